@@ -1,0 +1,30 @@
+#!/bin/sh
+# Quick start on a fresh Debian 12 machine, as root: install the dependencies,
+# build, install the helpers into /sbin, then mount and unmount a small demo
+# overlay with idmapped lower layers.
+set -e
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "quickstart: run as root" >&2; exit 1; }
+
+contrib/install-deps.sh
+./autogen.sh >/dev/null
+mkdir -p _build
+(cd _build && ../configure -q && make -s -j"$(nproc)" && make -s install)
+
+demo=$(mktemp -d /tmp/cfsoverlay-demo.XXXXXX)
+trap 'umount "$demo/merged" 2>/dev/null; rm -rf --one-file-system "$demo"' EXIT
+mkdir -p "$demo/layer1" "$demo/layer2" "$demo/layer3" "$demo/upper" "$demo/work" "$demo/merged"
+echo "from layer 1" >"$demo/layer1/one"
+echo "from layer 2" >"$demo/layer2/two"
+echo "from layer 3" >"$demo/layer3/three"
+
+echo "+ mount -t cfsoverlay overlay $demo/merged -o lowerdir=...,uidmap=0:100000:65536,gidmap=0:100000:65536"
+mount -t cfsoverlay overlay "$demo/merged" \
+	-o "lowerdir=$demo/layer1:$demo/layer2:$demo/layer3,upperdir=$demo/upper,workdir=$demo/work,uidmap=0:100000:65536,gidmap=0:100000:65536"
+echo "+ ls -ln $demo/merged   (files owned by 0 on disk appear as 100000)"
+ls -ln "$demo/merged"
+echo "+ findmnt $demo/merged"
+findmnt "$demo/merged"
+echo "+ umount $demo/merged   (runs umount.cfsoverlay through helper=cfsoverlay in utab)"
+umount "$demo/merged"
+echo "quickstart: done"

@@ -1,0 +1,228 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/nsfs.h>
+
+#include "idmap.h"
+#include "util.h"
+
+/* Strict unsigned 32-bit decimal: no sign, no spaces, no overflow. */
+static int parse_u32(const char *s, size_t len, uint32_t *ret)
+{
+	uint64_t v = 0;
+
+	if (len == 0 || len > 10)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return -ERANGE;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+static bool ranges_overlap(uint32_t a, uint32_t alen, uint32_t b, uint32_t blen)
+{
+	return (uint64_t)a < (uint64_t)b + blen && (uint64_t)b < (uint64_t)a + alen;
+}
+
+static int check_range(const char *name, const struct idmap *m, const struct idmap_range *r,
+		       const char *text, struct cfs_error *e)
+{
+	if (r->count == 0)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s \"%s\": size must be greater than 0",
+				name, text);
+	/* The kernel refuses a range whose last id would be 2^32-1 or past it. */
+	if ((uint64_t)r->inside + r->count > UINT32_MAX ||
+	    (uint64_t)r->outside + r->count > UINT32_MAX)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s \"%s\": range wraps past 4294967294",
+				name, text);
+	for (size_t i = 0; i < m->n; i++) {
+		const struct idmap_range *o = &m->r[i];
+
+		if (ranges_overlap(o->inside, o->count, r->inside, r->count))
+			return cfs_fail(e, CFS_STAGE_USAGE, 0,
+					"bad %s \"%s\": container ids overlap another range", name,
+					text);
+		if (ranges_overlap(o->outside, o->count, r->outside, r->count))
+			return cfs_fail(e, CFS_STAGE_USAGE, 0,
+					"bad %s \"%s\": host ids overlap another range", name, text);
+	}
+	return 0;
+}
+
+int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cfs_error *e)
+{
+	struct idmap m = { .n = 0 };
+	const char *p = spec;
+
+	if (!spec || !*spec)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
+
+	while (*p) {
+		struct idmap_range r;
+		uint32_t *fields[3] = { &r.inside, &r.outside, &r.count };
+		const char *start;
+		char text[96];
+
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		start = p;
+		for (int f = 0; f < 3; f++) {
+			size_t len = strcspn(p, ": ");
+			int k = parse_u32(p, len, fields[f]);
+
+			if (k < 0 || (f < 2 && p[len] != ':')) {
+				size_t tl = strcspn(start, " ");
+				snprintf(text, sizeof(text), "%.*s", (int)(tl < 80 ? tl : 80), start);
+				return cfs_fail(e, CFS_STAGE_USAGE, 0,
+						"bad %s \"%s\": expected CONTAINER:HOST:SIZE with unsigned numbers",
+						name, text);
+			}
+			p += len;
+			if (f < 2)
+				p++;
+		}
+		snprintf(text, sizeof(text), "%u:%u:%u", r.inside, r.outside, r.count);
+		if (m.n == IDMAP_MAX_RANGES)
+			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s: more than %d ranges", name,
+					IDMAP_MAX_RANGES);
+		if (check_range(name, &m, &r, text, e) < 0)
+			return -EINVAL;
+		m.r[m.n++] = r;
+		/* Triplets may be chained with ':' (fuse-overlayfs) or spaced (containerd). */
+		if (*p == ':' && p[1] && p[1] != ' ')
+			p++;
+		else if (*p && *p != ' ')
+			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s \"%s\": unexpected text after %s",
+					name, spec, text);
+	}
+	if (m.n == 0)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
+	*ret = m;
+	return 0;
+}
+
+int idmap_format(const struct idmap *m, char *buf, size_t size)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++) {
+		int k = snprintf(buf + n, size - n, "%u %u %u\n", m->r[i].inside, m->r[i].outside,
+				 m->r[i].count);
+		if (k < 0 || (size_t)k >= size - n)
+			return -ENOSPC;
+		n += (size_t)k;
+	}
+	return 0;
+}
+
+static int write_map(pid_t pid, const char *file, const struct idmap *m)
+{
+	/* 340 lines of three 10-digit numbers fit. */
+	char path[64], text[IDMAP_MAX_RANGES * 34 + 1];
+	_cleanup_close_ int fd = -EBADF;
+	size_t len;
+	ssize_t w;
+	int r;
+
+	r = idmap_format(m, text, sizeof(text));
+	if (r < 0)
+		return r;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return negerrno();
+	/* The kernel takes a map in one write(2) only. */
+	len = strlen(text);
+	w = write(fd, text, len);
+	if (w < 0)
+		return negerrno();
+	return (size_t)w == len ? 0 : -EIO;
+}
+
+int idmap_userns_fd(const struct idmap *uid, const struct idmap *gid, int *ret_fd,
+		    struct cfs_error *e)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int hold[2] = { -EBADF, -EBADF };
+	char path[64];
+	pid_t pid;
+	int r, status;
+
+	if (pipe2(hold, O_CLOEXEC) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create a pipe");
+
+	/* The child is born in the new user namespace, so there is no handshake: it
+	 * only has to stay alive until its namespace is pinned by our fd, and it
+	 * leaves when the pipe's write end closes.  Raw clone(2), not fork(): the
+	 * child runs only read(2) and _exit(2). */
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid < 0) {
+		r = cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create a user namespace");
+		if (r == -EINVAL || r == -EPERM || r == -ENOSPC)
+			cfs_hint(e, "see /proc/sys/user/max_user_namespaces");
+		close(hold[0]);
+		close(hold[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char c;
+
+		close(hold[1]);
+		while (read(hold[0], &c, 1) < 0 && errno == EINTR)
+			;
+		_exit(0);
+	}
+	close(hold[0]);
+
+	r = write_map(pid, "uid_map", uid);
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_SETUP, r, "cannot write uid_map of the user namespace");
+		goto out;
+	}
+	r = write_map(pid, "gid_map", gid);
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_SETUP, r, "cannot write gid_map of the user namespace");
+		goto out;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		r = cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot open %s", path);
+out:
+	/* Closing the write end releases the child; reap it on every path. */
+	close(hold[1]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r == 0)
+		*ret_fd = TAKE_FD(fd);
+	return r;
+}
+
+int idmap_userns_open(const char *path, int *ret_fd, struct cfs_error *e)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return cfs_fail(e, CFS_STAGE_USAGE, negerrno(), "cfs.userns=%s", path);
+	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWUSER)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.userns=%s: not a user namespace", path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}

@@ -1,0 +1,256 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bind.h"
+#include "idmap.h"
+#include "layers.h"
+#include "log.h"
+#include "mount.h"
+#include "mountns.h"
+#include "options.h"
+#include "overlay.h"
+#include "privs.h"
+#include "tmpdir.h"
+#include "util.h"
+#include "utab.h"
+
+#define CFS_TYPE "cfsoverlay"
+
+struct mount_plan {
+	struct cfs_mount_opts opts;
+	struct cfs_layers layers;
+	struct idmap uidmap, gidmap; /* large: kept off the stack */
+	bool idmapped;
+};
+
+static void plan_free(struct mount_plan *p)
+{
+	opts_free(&p->opts);
+	layers_free(&p->layers);
+	free(p);
+}
+
+static int check_type(const char *type, struct cfs_error *e)
+{
+	size_t n = strlen(CFS_TYPE);
+
+	if (!type || (!strncmp(type, CFS_TYPE, n) && (type[n] == '\0' || type[n] == '.')))
+		return 0;
+	return cfs_fail(e, CFS_STAGE_USAGE, 0, "unsupported type %s: this helper mounts " CFS_TYPE, type);
+}
+
+/* Everything that can be checked without touching the system. */
+static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, struct cfs_error *e)
+{
+	struct cfs_mount_opts *o = &p->opts;
+	size_t normal = 0;
+	int r;
+
+	r = check_type(a->type, e);
+	if (r < 0)
+		return r;
+	r = opts_parse(a->options, o, e);
+	if (r < 0)
+		return r;
+	if (o->user_mount)
+		return cfs_fail(e, CFS_STAGE_PERM, 0,
+				"options user, users, owner and group are refused: unprivileged mounts are not supported");
+	if (!!o->uidmap != !!o->gidmap)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "%s given without %s: both are needed",
+				o->uidmap ? "uidmap" : "gidmap", o->uidmap ? "gidmap" : "uidmap");
+	if (o->userns && o->uidmap)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.userns cannot be combined with uidmap/gidmap");
+	if (o->uidmap) {
+		r = idmap_parse("uidmap", o->uidmap, &p->uidmap, e);
+		if (r < 0)
+			return r;
+		r = idmap_parse("gidmap", o->gidmap, &p->gidmap, e);
+		if (r < 0)
+			return r;
+	}
+	p->idmapped = o->uidmap || o->userns;
+	if (!o->tmpdir && !(o->tmpdir = strdup(CFS_DEFAULT_TMPDIR)))
+		return cfs_fail(e, CFS_STAGE_INTERNAL, -ENOMEM, "cannot parse options");
+
+	if (o->flags & (MS_REMOUNT | MS_BIND))
+		return 0;
+	if (!o->lowerdir)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir= is required");
+	if (!o->lowerdir[0])
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir= is empty");
+	if (!!o->upperdir != !!o->workdir)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "%s given without %s: both are needed",
+				o->upperdir ? "upperdir" : "workdir", o->upperdir ? "workdir" : "upperdir");
+	r = layers_parse(o->lowerdir, &p->layers);
+	if (r == -E2BIG)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir has more than %d layers, the kernel's limit",
+				OVL_MAX_LAYERS);
+	if (r == -EINVAL)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir has an empty layer path");
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot parse lowerdir");
+	for (size_t i = 0; i < p->layers.n; i++)
+		normal += !p->layers.v[i].data_only;
+	if (!o->upperdir && normal < 2)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"a read-only overlay (no upperdir) needs at least two lower layers");
+	return 0;
+}
+
+static int check_target(const char *target, struct cfs_error *e)
+{
+	struct stat st;
+
+	if (stat(target, &st) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
+	if (!S_ISDIR(st.st_mode))
+		return cfs_fail(e, CFS_STAGE_MOUNT, -ENOTDIR, "mount point %s", target);
+	return 0;
+}
+
+/* direct-io means something only for image layers, and those are known only
+ * once the paths are looked at. */
+static int check_direct_io(const struct mount_plan *p, struct cfs_error *e)
+{
+	struct stat st;
+
+	if (!p->opts.direct_io)
+		return 0;
+	for (size_t i = 0; i < p->layers.n; i++)
+		if (stat(p->layers.v[i].path, &st) == 0 && S_ISREG(st.st_mode))
+			return 0;
+	return cfs_fail(e, CFS_STAGE_USAGE, 0, "direct-io: no lower layer is an image file");
+}
+
+static void print_plan(const struct cfs_mount_args *a, const struct mount_plan *p)
+{
+	const struct cfs_mount_opts *o = &p->opts;
+
+	verbose("plan: %s %s on %s, flags %#lx, propagation %#lx",
+		o->flags & MS_REMOUNT ? "remount" : o->flags & MS_BIND ? "bind" : "overlay",
+		a->source, a->target, o->flags, o->propagation);
+	for (size_t i = 0; i < p->layers.n; i++)
+		verbose("plan: layer %zu %s%s", i, p->layers.v[i].path,
+			p->layers.v[i].data_only ? " (data-only)" : "");
+	if (o->upperdir)
+		verbose("plan: upperdir %s, workdir %s", o->upperdir, o->workdir);
+	if (p->idmapped)
+		verbose("plan: idmapped %s", o->userns ? o->userns : o->uidmap);
+	verbose("plan: api %s, utab %s", o->api == CFS_API_LEGACY ? "legacy" : o->api == CFS_API_NEW ? "new" : "auto",
+		a->no_utab ? "no" : "yes");
+}
+
+static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opts *o, struct cfs_error *e)
+{
+	_cleanup_free_ char *data = NULL;
+	int r;
+
+	r = opts_data_string(o, &data);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot build options");
+	/* Overlay ignores data on a mount(2) remount; flags are what changes. */
+	if (mount(a->source, a->target, NULL, o->flags, data) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot remount %s", a->target);
+	verbose("remounted %s with flags %#lx", a->target, o->flags);
+	return 0;
+}
+
+static int open_userns(const struct mount_plan *p, int *ret_fd, struct cfs_error *e)
+{
+	if (p->opts.userns)
+		return idmap_userns_open(p->opts.userns, ret_fd, e);
+	if (p->opts.uidmap)
+		return idmap_userns_fd(&p->uidmap, &p->gidmap, ret_fd, e);
+	*ret_fd = -EBADF;
+	return 0;
+}
+
+static int apply_propagation(const char *target, unsigned long propagation, struct cfs_error *e)
+{
+	if (!propagation)
+		return 0;
+	if (mount(NULL, target, NULL, propagation, NULL) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot change propagation of %s", target);
+	verbose("propagation %#lx on %s", propagation, target);
+	return 0;
+}
+
+int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
+{
+	struct mount_plan *p = calloc(1, sizeof(*p));
+	_cleanup_close_ int userns_fd = -EBADF;
+	const char *strategy = "bind";
+	bool mounted = false;
+	int r;
+
+	if (!p)
+		return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot plan the mount");
+	r = plan_options(a, p, e);
+	if (r < 0)
+		goto out;
+	r = privs_check(e);
+	if (r < 0)
+		goto out;
+	if (a->ns) {
+		r = mountns_enter(a->ns, e);
+		if (r < 0)
+			goto out;
+	}
+	r = check_target(a->target, e);
+	if (r < 0)
+		goto out;
+	r = check_direct_io(p, e);
+	if (r < 0)
+		goto out;
+	print_plan(a, p);
+	if (a->fake) {
+		verbose("fake mode (-f): nothing mounted");
+		goto out;
+	}
+
+	if (p->opts.flags & MS_REMOUNT) {
+		r = do_remount(a, &p->opts, e);
+		goto out; /* utab keeps the entry of the original mount */
+	}
+	/* A helper killed earlier may have left temp layers: reclaim them now. */
+	(void)tmpdir_clean_stale(p->opts.tmpdir);
+	r = open_userns(p, &userns_fd, e);
+	if (r < 0)
+		goto out;
+	r = privs_drop(e);
+	if (r < 0)
+		goto out;
+
+	if (p->opts.flags & MS_BIND) {
+		r = bind_mount(a->source, a->target, p->opts.flags, userns_fd, e);
+	} else {
+		struct cfs_overlay_req req = {
+			.source = a->source, .target = a->target, .opts = &p->opts,
+			.layers = &p->layers, .userns_fd = userns_fd, .tmpdir = p->opts.tmpdir,
+		};
+		r = overlay_mount(&req, &strategy, e);
+	}
+	if (r < 0)
+		goto out;
+	mounted = true;
+	verbose("mounted %s on %s (%s)", a->source, a->target, strategy);
+
+	r = apply_propagation(a->target, p->opts.propagation, e);
+	if (r < 0)
+		goto out;
+	if (!a->no_utab) {
+		r = utab_add(a->source, a->target, p->opts.utab_opts, p->opts.rmdir ? NULL : "cfs.rmdir=no", e);
+		if (r < 0)
+			goto out;
+	}
+out:
+	if (r < 0 && mounted && umount2(a->target, UMOUNT_NOFOLLOW) < 0)
+		verbose("cannot undo the mount of %s: %m", a->target);
+	plan_free(p);
+	return r;
+}

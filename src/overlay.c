@@ -1,0 +1,433 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "lower.h"
+#include "overlay.h"
+#include "tmpdir.h"
+#include "util.h"
+
+/* Flags that belong to the mount(2) call itself, not to the new superblock. */
+#define MS_NOT_FOR_OVERLAY (MS_BIND | MS_REC | MS_REMOUNT | MS_MOVE)
+
+unsigned int overlay_mount_attrs(unsigned long f)
+{
+	unsigned int a = 0;
+
+	if (f & MS_RDONLY)
+		a |= MOUNT_ATTR_RDONLY;
+	if (f & MS_NOSUID)
+		a |= MOUNT_ATTR_NOSUID;
+	if (f & MS_NODEV)
+		a |= MOUNT_ATTR_NODEV;
+	if (f & MS_NOEXEC)
+		a |= MOUNT_ATTR_NOEXEC;
+	if (f & MS_NODIRATIME)
+		a |= MOUNT_ATTR_NODIRATIME;
+	if (f & MS_NOSYMFOLLOW)
+		a |= MOUNT_ATTR_NOSYMFOLLOW;
+	/* As in path_mount(): relatime unless noatime, and strictatime beats both. */
+	if (f & MS_STRICTATIME)
+		a |= MOUNT_ATTR_STRICTATIME;
+	else if (f & MS_NOATIME)
+		a |= MOUNT_ATTR_NOATIME;
+	return a;
+}
+
+/* The kernel explains an fsconfig failure in the context's log: keep its last
+ * error line ("e overlayfs: ...") as the hint. */
+static void fs_log_hint(int fs_fd, struct cfs_error *e)
+{
+	char buf[1024], last[1024] = "";
+	ssize_t n;
+
+	while ((n = read(fs_fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+		verbose("kernel: %s", buf);
+		if (buf[0] == 'e' && buf[1] == ' ')
+			snprintf(last, sizeof(last), "%s", buf + 2);
+	}
+	if (last[0])
+		cfs_hint(e, "%s", last);
+}
+
+/* Overlay reports most refusals with pr_err() only, not in the fs context log. */
+static void kernel_log_hint(int err, struct cfs_error *e)
+{
+	if (err == -EINVAL)
+		cfs_hint(e, "overlay refused the layers, upperdir, workdir or options; dmesg has the kernel's reason");
+	else if (err == -EBUSY)
+		cfs_hint(e, "upperdir or workdir is in use by another overlay mount (see umount.cfsoverlay(8))");
+}
+
+static int fsconfig_flag(int fs_fd, const char *key)
+{
+	return fsconfig(fs_fd, FSCONFIG_SET_FLAG, key, NULL, 0) < 0 ? negerrno() : 0;
+}
+
+/* Superblock flags travel as fsconfig flags with the new mount API. */
+static int config_sb_flags(int fs_fd, unsigned long f)
+{
+	static const struct {
+		unsigned long ms;
+		const char *key;
+	} map[] = {
+		{ MS_RDONLY, "ro" }, { MS_SYNCHRONOUS, "sync" }, { MS_DIRSYNC, "dirsync" },
+		{ MS_LAZYTIME, "lazytime" }, { MS_MANDLOCK, "mand" },
+	};
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(map); i++) {
+		if (!(f & map[i].ms))
+			continue;
+		r = fsconfig_flag(fs_fd, map[i].key);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int config_dir_fd(int fs_fd, const char *key, const char *raw, struct cfs_error *e)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct cfs_layers one = { 0 };
+	int r;
+
+	/* upperdir/workdir carry overlay's escapes like lowerdir does. */
+	r = layers_parse(raw, &one);
+	if (r < 0 || one.n != 1) {
+		layers_free(&one);
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s=%s", key, raw);
+	}
+	path = TAKE_PTR(one.v[0].path);
+	layers_free(&one);
+	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s %s", key, path);
+	if (fsconfig(fs_fd, FSCONFIG_SET_FD, key, NULL, fd) < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s %s", key, path);
+		fs_log_hint(fs_fd, e);
+		return r;
+	}
+	return 0;
+}
+
+static int config_data(int fs_fd, const struct cfs_mount_opts *o, struct cfs_error *e)
+{
+	for (size_t i = 0; i < o->n_data; i++) {
+		_cleanup_free_ char *key = strdup(o->data[i]);
+		char *value;
+		int r;
+
+		if (!key)
+			return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot configure overlay");
+		value = strchr(key, '=');
+		if (value)
+			*value++ = '\0';
+		r = fsconfig(fs_fd, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, value, 0);
+		if (r < 0) {
+			r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "overlay option %s", o->data[i]);
+			fs_log_hint(fs_fd, e);
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Tries the new mount API.  -EOPNOTSUPP (with e untouched) means the kernel
+ * lacks what this path needs and the caller may fall back to mount(2). */
+static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
+{
+	const struct cfs_mount_opts *o = req->opts;
+	struct lower_config cfg = { .userns_fd = req->userns_fd, .want_fds = true, .direct_io = o->direct_io };
+	struct cfs_lowers lowers = { 0 };
+	_cleanup_close_ int fs_fd = -EBADF;
+	_cleanup_close_ int mnt_fd = -EBADF;
+	int r;
+
+	fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
+	if (fs_fd < 0) {
+		verbose("fsopen(overlay): %m: the new mount API is not available");
+		return -EOPNOTSUPP;
+	}
+	verbose("strategy: new (fsopen, fsconfig lowerdir+ by fd, fsmount, move_mount)");
+	r = lowers_prepare(req->layers, &cfg, &lowers, e);
+	if (r < 0)
+		return r;
+
+	if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", req->source, 0) < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "source %s", req->source);
+		goto out;
+	}
+	for (size_t i = 0; i < lowers.n; i++) {
+		const char *key = lowers.v[i].data_only ? "datadir+" : "lowerdir+";
+
+		if (fsconfig(fs_fd, FSCONFIG_SET_FD, key, NULL, lowers.v[i].fd) == 0)
+			continue;
+		r = negerrno();
+		if (i == 0 && (r == -EINVAL || r == -EBADF)) {
+			/* Layers as fds arrived in 6.13, detached mounts as layers in 6.15. */
+			fs_log_hint(fs_fd, NULL);
+			verbose("kernel refuses layers passed as fds: using mount(2)");
+			r = -EOPNOTSUPP;
+			goto out;
+		}
+		cfs_fail(e, CFS_STAGE_MOUNT, r, "lowerdir %s", lowers.v[i].path);
+		fs_log_hint(fs_fd, e);
+		goto out;
+	}
+	if (o->upperdir) {
+		r = config_dir_fd(fs_fd, "upperdir", o->upperdir, e);
+		if (r < 0)
+			goto out;
+		r = config_dir_fd(fs_fd, "workdir", o->workdir, e);
+		if (r < 0)
+			goto out;
+	}
+	r = config_data(fs_fd, o, e);
+	if (r < 0)
+		goto out;
+	r = config_sb_flags(fs_fd, o->flags);
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot set superblock flags");
+		fs_log_hint(fs_fd, e);
+		goto out;
+	}
+	/* Every layer fd must stay open until here: a detached mount dissolves with
+	 * its last fd and the create then fails with "failed to clone lowerpath". */
+	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s", req->target);
+		fs_log_hint(fs_fd, e);
+		kernel_log_hint(r, e);
+		goto out;
+	}
+	lowers_free(&lowers);
+	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, overlay_mount_attrs(o->flags));
+	if (mnt_fd < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s", req->target);
+		fs_log_hint(fs_fd, e);
+		goto out;
+	}
+	if (move_mount(mnt_fd, "", AT_FDCWD, req->target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach overlay at %s", req->target);
+		goto out;
+	}
+	r = 0;
+out:
+	lowers_free(&lowers);
+	return r;
+}
+
+struct chdir_mount {
+	const char *dir;
+	const char *source, *target, *data;
+	unsigned long flags;
+	int err;
+};
+
+/* A thread with its own cwd (CLONE_FS), so that relative layer paths resolve
+ * under the common directory while the process's cwd never changes. */
+static void *chdir_mount_thread(void *arg)
+{
+	struct chdir_mount *m = arg;
+
+	m->err = 0;
+	if (unshare(CLONE_FS) < 0 || chdir(m->dir) < 0 ||
+	    mount(m->source, m->target, "overlay", m->flags, m->data) < 0)
+		m->err = negerrno();
+	return NULL;
+}
+
+static int mount2_in(const char *dir, const char *source, const char *target,
+		     unsigned long flags, const char *data)
+{
+	struct chdir_mount m = { dir, source, target, data, flags, 0 };
+	pthread_t t;
+	int r;
+
+	if (!dir)
+		return mount(source, target, "overlay", flags, data) < 0 ? negerrno() : 0;
+	r = pthread_create(&t, NULL, chdir_mount_thread, &m);
+	if (r)
+		return -r;
+	pthread_join(t, NULL);
+	return m.err;
+}
+
+/* "lowerdir=<layers>,<rest>" with the layer paths stripped of "<dir>/". */
+static int build_data(const struct cfs_layers *paths, const char *dir, const char *rest, char **ret)
+{
+	_cleanup_free_ char *lower = NULL;
+	int r;
+
+	r = layers_join(paths, dir ? strlen(dir) + 1 : 0, &lower);
+	if (r < 0)
+		return r;
+	if (asprintf(ret, "lowerdir=%s%s%s", lower, *rest ? "," : "", rest) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/* Fits the data into one page: as it is, relative to the layers' common
+ * directory, or not at all (-E2BIG).  ret_dir is the directory to mount from. */
+static int fit_data(const struct cfs_layers *paths, const char *rest, char **ret_data, char **ret_dir)
+{
+	_cleanup_free_ char *data = NULL, *dir = NULL;
+	size_t limit = layers_data_limit();
+	int r;
+
+	r = build_data(paths, NULL, rest, &data);
+	if (r < 0)
+		return r;
+	if (strlen(data) < limit)
+		goto done;
+	free(TAKE_PTR(data));
+	r = layers_common_dir(paths, &dir);
+	if (r < 0)
+		return r == -ENOENT ? -E2BIG : r;
+	r = build_data(paths, dir, rest, &data);
+	if (r < 0)
+		return r;
+	if (strlen(data) >= limit)
+		return -E2BIG;
+	verbose("options past %zu bytes: layers compacted relative to %s", limit, dir);
+done:
+	*ret_data = TAKE_PTR(data);
+	*ret_dir = TAKE_PTR(dir);
+	return 0;
+}
+
+/* Relative upper and work paths would resolve under the compaction directory. */
+static int absolute_rest(const struct cfs_mount_opts *o, char **ret)
+{
+	struct cfs_mount_opts abs = *o;
+	_cleanup_free_ char *up = NULL, *work = NULL, *cwd = NULL;
+	char buf[4096 * 2 + 2];
+
+	if ((o->upperdir && o->upperdir[0] != '/') || (o->workdir && o->workdir[0] != '/')) {
+		cwd = getcwd(NULL, 0);
+		if (!cwd)
+			return negerrno();
+		buf[layers_escape(cwd, buf)] = '\0';
+		if (o->upperdir && o->upperdir[0] != '/' && asprintf(&up, "%s/%s", buf, o->upperdir) < 0)
+			return -ENOMEM;
+		if (o->workdir && o->workdir[0] != '/' && asprintf(&work, "%s/%s", buf, o->workdir) < 0)
+			return -ENOMEM;
+		if (up)
+			abs.upperdir = up;
+		if (work)
+			abs.workdir = work;
+	}
+	return opts_data_string(&abs, ret);
+}
+
+static int mount_legacy(const struct cfs_overlay_req *req, struct cfs_error *e)
+{
+	const struct cfs_mount_opts *o = req->opts;
+	struct lower_config cfg = { .userns_fd = req->userns_fd, .want_fds = false, .direct_io = o->direct_io };
+	struct cfs_lowers lowers = { 0 };
+	struct cfs_tmpdir tmp = CFS_TMPDIR_INIT;
+	struct cfs_layers paths = { 0 };
+	_cleanup_free_ char *rest = NULL, *data = NULL, *dir = NULL;
+	unsigned long flags = o->flags & ~(unsigned long)MS_NOT_FOR_OVERLAY;
+	bool bind_all = false;
+	int r;
+
+	r = lowers_prepare(req->layers, &cfg, &lowers, e);
+	if (r < 0)
+		return r;
+	r = absolute_rest(o, &rest);
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_SETUP, r, "cannot build overlay options");
+		goto out;
+	}
+	paths.n = lowers.n;
+	paths.v = calloc(lowers.n, sizeof(*paths.v));
+	if (!paths.v) {
+		r = cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot build overlay options");
+		goto out;
+	}
+again:
+	for (size_t i = 0; i < lowers.n; i++) {
+		struct cfs_lower *lw = &lowers.v[i];
+
+		paths.v[i].data_only = lw->data_only;
+		/* Already under the temp location when lw->path is its entry there. */
+		if (bind_all && !lw->detached && lw->path != paths.v[i].path) {
+			r = lower_clone(AT_FDCWD, lw->path, -EBADF, &lw->fd, e);
+			if (r < 0)
+				goto out;
+			lw->detached = true;
+		}
+		if (lw->detached) {
+			if (tmp.fd < 0) {
+				r = tmpdir_create(req->tmpdir, &tmp, e);
+				if (r < 0)
+					goto out;
+			}
+			free(paths.v[i].path);
+			paths.v[i].path = NULL;
+			r = tmpdir_attach(&tmp, lw->fd, &paths.v[i].path, e);
+			if (r < 0)
+				goto out;
+			close(lw->fd);
+			lw->fd = -EBADF;
+			lw->detached = false;
+			lw->path = paths.v[i].path;
+		} else if (!paths.v[i].path && !(paths.v[i].path = strdup(lw->path))) {
+			r = cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot build overlay options");
+			goto out;
+		}
+	}
+	r = fit_data(&paths, rest, &data, &dir);
+	if (r == -E2BIG && !bind_all) {
+		/* Layers scattered over unrelated trees: give each a short name. */
+		verbose("options too long even compacted: binding layers under the temp location");
+		bind_all = true;
+		goto again;
+	}
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot fit overlay options into one page");
+		goto out;
+	}
+	r = mount2_in(dir, req->source, req->target, flags, data);
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot mount overlay on %s", req->target);
+		kernel_log_hint(r, e);
+	}
+out:
+	/* The overlay holds private clones of its layers: the temp mounts can go. */
+	(void)tmpdir_release(&tmp);
+	layers_free(&paths);
+	lowers_free(&lowers);
+	return r;
+}
+
+int overlay_mount(const struct cfs_overlay_req *req, const char **ret_strategy, struct cfs_error *e)
+{
+	int r;
+
+	if (req->opts->api != CFS_API_LEGACY) {
+		r = mount_new_api(req, e);
+		if (r != -EOPNOTSUPP) {
+			*ret_strategy = "new";
+			return r;
+		}
+		if (req->opts->api == CFS_API_NEW)
+			return cfs_fail(e, CFS_STAGE_MOUNT, -EOPNOTSUPP,
+					"cfs.api=new: the kernel cannot mount overlay with layers as fds (needs Linux 6.15)");
+	}
+	verbose("strategy: legacy (mount(2))");
+	*ret_strategy = "legacy";
+	return mount_legacy(req, e);
+}

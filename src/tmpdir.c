@@ -1,0 +1,238 @@
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tmpdir.h"
+#include "util.h"
+
+/* mount(2) with MS_PRIVATE on the base only pays when its parent would propagate
+ * our temp mounts into peer namespaces: look at the mount holding it. */
+static int mount_is_shared(const char *path, bool *ret_shared, bool *ret_is_root)
+{
+	struct statx stx;
+	char line[8192];
+	FILE *f;
+	int r = -ENOENT;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+		return negerrno();
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return negerrno();
+	while (fgets(line, sizeof(line), f)) {
+		char mountpoint[4096];
+		uint64_t id;
+		int off = 0;
+
+		if (sscanf(line, "%" SCNu64 " %*u %*s %*s %4095s %*s%n", &id, mountpoint, &off) < 2)
+			continue;
+		if (id != stx.stx_mnt_id)
+			continue;
+		*ret_shared = strstr(line + off, " shared:") && strstr(line + off, " shared:") < strstr(line + off, " - ");
+		*ret_is_root = strcmp(mountpoint, path) == 0;
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+static int prepare_base(const char *base, struct cfs_error *e)
+{
+	struct stat st;
+	bool shared = false, is_root = false;
+	int r;
+
+	if (base[0] != '/')
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.tmpdir=%s: must be an absolute path", base);
+	if (mkdir(base, 0700) < 0 && errno != EEXIST)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create temp location %s", base);
+	if (lstat(base, &st) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "temp location %s", base);
+	if (S_ISLNK(st.st_mode))
+		return cfs_fail(e, CFS_STAGE_SETUP, 0, "refusing temp location %s: it is a symlink", base);
+	if (!S_ISDIR(st.st_mode))
+		return cfs_fail(e, CFS_STAGE_SETUP, 0, "refusing temp location %s: not a directory", base);
+	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+		return cfs_fail(e, CFS_STAGE_SETUP, 0,
+				"refusing temp location %s: must be owned by root with mode 0700 (is %u, %04o)",
+				base, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+
+	r = mount_is_shared(base, &shared, &is_root);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot find the mount of %s", base);
+	if (!shared)
+		return 0;
+	verbose("temp location %s propagates: making it a private mount", base);
+	if (!is_root && mount(base, base, NULL, MS_BIND, NULL) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot bind temp location %s", base);
+	if (mount(NULL, base, NULL, MS_PRIVATE, NULL) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot make %s a private mount", base);
+	return 0;
+}
+
+int tmpdir_create(const char *base, struct cfs_tmpdir *ret, struct cfs_error *e)
+{
+	int r;
+
+	r = prepare_base(base, e);
+	if (r < 0)
+		return r;
+	for (;;) {
+		_cleanup_free_ char *path = NULL;
+		_cleanup_close_ int fd = -EBADF;
+		struct stat st;
+
+		if (asprintf(&path, "%s/" TMPDIR_PREFIX "XXXXXX", base) < 0)
+			return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot create a temp directory");
+		if (!mkdtemp(path))
+			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create a temp directory in %s", base);
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			r = negerrno();
+			(void)rmdir(path);
+			return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot open %s", path);
+		}
+		while (flock(fd, LOCK_EX) < 0)
+			if (errno != EINTR)
+				return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot lock %s", path);
+		/* A stale cleanup running between mkdtemp and flock may have taken it. */
+		if (fstat(fd, &st) < 0)
+			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot stat %s", path);
+		if (st.st_nlink == 0)
+			continue;
+		verbose("temp directory %s", path);
+		ret->path = TAKE_PTR(path);
+		ret->fd = TAKE_FD(fd);
+		ret->n_made = 0;
+		return 0;
+	}
+}
+
+int tmpdir_attach(struct cfs_tmpdir *t, int mnt_fd, char **ret_path, struct cfs_error *e)
+{
+	char name[32];
+	char *path;
+
+	snprintf(name, sizeof(name), "%zu", t->n_made);
+	if (mkdirat(t->fd, name, 0700) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create %s/%s", t->path, name);
+	t->n_made++;
+	if (move_mount(mnt_fd, "", t->fd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot attach a layer at %s/%s", t->path, name);
+	if (asprintf(&path, "%s/%s", t->path, name) < 0)
+		return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot attach a layer");
+	*ret_path = path;
+	return 0;
+}
+
+/* rmdir only: a directory that still holds anything is a mount we must not touch. */
+static int remove_layer_dir(int dfd, const char *dir, const char *name, bool detach_fallback)
+{
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (umount2(path, UMOUNT_NOFOLLOW) < 0 && errno != EINVAL) {
+		int r = negerrno();
+
+		if (!detach_fallback || umount2(path, UMOUNT_NOFOLLOW | MNT_DETACH) < 0) {
+			verbose("cannot unmount temp layer %s: %s, leaving it for a later run", path, strerror(-r));
+			return r;
+		}
+	}
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
+		int r = negerrno();
+
+		verbose("cannot remove %s: %s, leaving it for a later run", path, strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+int tmpdir_release(struct cfs_tmpdir *t)
+{
+	int left = 0;
+
+	if (t->fd < 0)
+		return 0;
+	for (size_t i = t->n_made; i-- > 0;) {
+		char name[32];
+
+		snprintf(name, sizeof(name), "%zu", i);
+		if (remove_layer_dir(t->fd, t->path, name, false) < 0)
+			left++;
+	}
+	if (left == 0 && rmdir(t->path) < 0)
+		verbose("cannot remove %s: %m, leaving it for a later run", t->path);
+	close(t->fd);
+	t->fd = -EBADF;
+	free(t->path);
+	t->path = NULL;
+	t->n_made = 0;
+	return left;
+}
+
+static int clean_one(int basefd, const char *base, const char *name)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char dir[4096];
+	DIR *d;
+	struct dirent *de;
+	int left = 0;
+
+	fd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return negerrno();
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? 0 : negerrno(); /* a live helper's */
+	snprintf(dir, sizeof(dir), "%s/%s", base, name);
+	d = fdopendir(dup(fd));
+	if (!d)
+		return negerrno();
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (remove_layer_dir(fd, dir, de->d_name, true) < 0)
+			left++;
+	}
+	closedir(d);
+	if (left)
+		return -EBUSY;
+	if (unlinkat(basefd, name, AT_REMOVEDIR) < 0)
+		return negerrno();
+	verbose("removed stale temp directory %s", dir);
+	return 1;
+}
+
+int tmpdir_clean_stale(const char *base)
+{
+	_cleanup_close_ int basefd = -EBADF;
+	DIR *d;
+	struct dirent *de;
+	int removed = 0;
+
+	basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (basefd < 0)
+		return errno == ENOENT ? 0 : negerrno();
+	d = fdopendir(dup(basefd));
+	if (!d)
+		return negerrno();
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, TMPDIR_PREFIX, strlen(TMPDIR_PREFIX)) != 0)
+			continue;
+		if (clean_one(basefd, base, de->d_name) > 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
+}

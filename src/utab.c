@@ -1,0 +1,99 @@
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libmount/libmount.h>
+
+#include "log.h"
+#include "util.h"
+#include "utab.h"
+
+/* One update: add fs, or remove target's entry when fs is NULL. */
+static int utab_update(const char *target, struct libmnt_fs *fs)
+{
+	struct libmnt_update *upd = mnt_new_update();
+	struct libmnt_lock *lock = NULL;
+	int r;
+
+	if (!upd)
+		return -ENOMEM;
+	r = mnt_update_set_fs(upd, 0, fs ? NULL : target, fs);
+	if (r == 1) { /* nothing to record */
+		r = 0;
+		goto out;
+	}
+	if (r < 0)
+		goto out;
+	lock = mnt_new_lock(mnt_update_get_filename(upd), 0);
+	if (!lock) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = mnt_update_table(upd, lock);
+out:
+	mnt_free_lock(lock);
+	mnt_free_update(upd);
+	return r;
+}
+
+int utab_add(const char *source, const char *target, const char *user_opts, const char *attrs,
+	     struct cfs_error *e)
+{
+	_cleanup_free_ char *opts = NULL;
+	struct libmnt_fs *fs = mnt_new_fs();
+	int r = -ENOMEM;
+
+	if (!fs)
+		goto out;
+	if (asprintf(&opts, CFS_HELPER_OPT "%s%s", user_opts ? "," : "", user_opts ? user_opts : "") < 0) {
+		opts = NULL;
+		goto out;
+	}
+	if (mnt_fs_set_source(fs, source) || mnt_fs_set_target(fs, target) ||
+	    mnt_fs_set_options(fs, opts) || (attrs && mnt_fs_set_attributes(fs, attrs)))
+		goto out;
+	r = utab_update(target, fs);
+out:
+	mnt_unref_fs(fs);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot record %s in utab", target);
+	verbose("utab: %s on %s %s", source, target, opts);
+	return 0;
+}
+
+int utab_remove(const char *target, struct cfs_error *e)
+{
+	int r = utab_update(target, NULL);
+
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot remove %s from utab", target);
+	verbose("utab: removed %s", target);
+	return 0;
+}
+
+int utab_get_attrs(const char *target, char **ret_attrs)
+{
+	struct libmnt_table *tb = mnt_new_table();
+	struct libmnt_fs *fs;
+	const char *attrs;
+	int r = 0;
+
+	*ret_attrs = NULL;
+	if (!tb)
+		return -ENOMEM;
+	/* NULL: libmount's own utab path, honouring LIBMOUNT_UTAB. */
+	r = mnt_table_parse_file(tb, getenv("LIBMOUNT_UTAB") ? getenv("LIBMOUNT_UTAB") : "/run/mount/utab");
+	if (r < 0) {
+		r = (r == -ENOENT) ? 0 : r;
+		goto out;
+	}
+	fs = mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
+	attrs = fs ? mnt_fs_get_attributes(fs) : NULL;
+	if (attrs && !(*ret_attrs = strdup(attrs)))
+		r = -ENOMEM;
+out:
+	mnt_unref_table(tb);
+	return r;
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# The whole test suite: builds in _build (and _build-asan with --sanitizers)
+# and runs `make check` there, as root for the integration tests.
+set -e
+cd "$(dirname "$0")/.."
+sanitizers=no
+[ "${1:-}" = "--sanitizers" ] && sanitizers=yes
+
+[ -x configure ] || ./autogen.sh >/dev/null
+
+status=0
+run_suite() {
+	dir=$1
+	shift
+	mkdir -p "$dir"
+	(cd "$dir" && ../configure -q "$@" && make -s -j"$(nproc)" && make -s check) || status=1
+	if [ -f "$dir/test-suite.log" ]; then
+		pass=$(sed -n 's/^# PASS: *//p' "$dir/test-suite.log")
+		fail=$(sed -n 's/^# FAIL: *//p' "$dir/test-suite.log")
+		err=$(sed -n 's/^# ERROR: *//p' "$dir/test-suite.log")
+		skip=$(sed -n 's/^# SKIP: *//p' "$dir/test-suite.log")
+		echo "$dir: ${pass:-0} passed, $(( ${fail:-0} + ${err:-0} )) failed, ${skip:-0} skipped"
+		total_pass=$((total_pass + ${pass:-0}))
+		total_fail=$((total_fail + ${fail:-0} + ${err:-0}))
+		total_skip=$((total_skip + ${skip:-0}))
+	fi
+}
+total_pass=0 total_fail=0 total_skip=0
+run_suite _build
+if [ "$sanitizers" = yes ]; then
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+		run_suite _build-asan --enable-sanitizers
+fi
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+exit $status

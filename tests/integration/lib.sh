@@ -1,0 +1,126 @@
+# Shared by the integration tests: TAP output, a private mount namespace, a work
+# directory that is always cleaned up, and the built helpers in /sbin.
+#
+# Each test script re-executes itself inside a private mount namespace
+# (unshare -m), so every mount it makes dies with it even if it is killed; the
+# helpers under test are layered over /usr/sbin there with an overlay mount, so
+# mount(8) finds the freshly built ones without installing anything.
+
+set -u
+
+CFS_BUILDDIR=${CFS_BUILDDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+CFS_SRCDIR=${CFS_SRCDIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+MOUNT_HELPER=$CFS_BUILDDIR/mount.cfsoverlay
+UMOUNT_HELPER=$CFS_BUILDDIR/umount.cfsoverlay
+
+tap_count=0
+tap_failed=0
+
+ok() { tap_count=$((tap_count + 1)); echo "ok $tap_count - $*"; }
+not_ok() { tap_count=$((tap_count + 1)); tap_failed=$((tap_failed + 1)); echo "not ok $tap_count - $*"; }
+skip() { tap_count=$((tap_count + 1)); echo "ok $tap_count - $1 # SKIP $2"; }
+diag() { printf '# %s\n' "$*"; }
+skip_all() { echo "1..0 # SKIP $*"; exit 0; }
+
+# check DESCRIPTION COMMAND...: one TAP line from a command's exit status.
+check() {
+	local desc=$1
+	shift
+	if "$@"; then ok "$desc"; else not_ok "$desc"; fi
+}
+
+# expect_rc DESCRIPTION RC COMMAND...: runs COMMAND, stderr kept in $last_err.
+last_err=
+last_rc=0
+run() {
+	last_err=$("$@" 2>&1 >/dev/null)
+	last_rc=$?
+}
+expect_rc() {
+	local desc=$1 want=$2
+	shift 2
+	run "$@"
+	if [ "$last_rc" -eq "$want" ]; then
+		ok "$desc"
+	else
+		not_ok "$desc"
+		diag "expected exit $want, got $last_rc: $last_err"
+	fi
+}
+
+done_testing() {
+	echo "1..$tap_count"
+	[ "$tap_failed" -eq 0 ]
+}
+
+is_mounted() { mountpoint -q "$1"; }
+
+# Unmounts everything under the work directory, deepest first, then removes it
+# without crossing into any filesystem that could not be unmounted.
+cleanup_work() {
+	local m
+	[ -n "${WORK:-}" ] && [ -d "$WORK" ] || return 0
+	for _ in 1 2 3; do
+		findmnt -rn -o TARGET | grep -F "$WORK" | sort -r | while read -r m; do
+			umount -l "$m" 2>/dev/null
+		done
+	done
+	rm -rf --one-file-system "$WORK"
+}
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip_all "needs root (real mounts)"
+	[ -x "$MOUNT_HELPER" ] || skip_all "$MOUNT_HELPER is not built"
+	if [ -z "${CFS_IN_PRIVATE_NS:-}" ]; then
+		command -v unshare >/dev/null || skip_all "unshare(1) missing"
+		CFS_IN_PRIVATE_NS=1 exec unshare -m --propagation private bash "$0" "$@"
+	fi
+	WORK=$(mktemp -d /tmp/cfs-test.XXXXXX)
+	trap cleanup_work EXIT
+	trap 'exit 130' INT TERM
+	export LIBMOUNT_UTAB=$WORK/utab
+	# mount(8) finds helpers in /sbin only: add ours on top of it, in this namespace.
+	mkdir -p "$WORK/.sbin/lower" "$WORK/.sbin/upper" "$WORK/.sbin/work"
+	cp "$MOUNT_HELPER" "$UMOUNT_HELPER" "$WORK/.sbin/lower/"
+	mount -t overlay overlay -o "lowerdir=$WORK/.sbin/lower:/usr/sbin" /usr/sbin ||
+		skip_all "cannot layer the built helpers over /usr/sbin"
+	cd "$WORK" || exit 1
+}
+
+# mklayers N DIR: N lower layers DIR/1..N, layer i holding file f<i> = "<i>".
+mklayers() {
+	local n=$1 dir=$2 i
+	for ((i = 1; i <= n; i++)); do
+		mkdir -p "$dir/$i"
+		echo "$i" >"$dir/$i/f$i"
+	done
+}
+
+# lowerdir_of N DIR: "DIR/1:DIR/2:..." (top layer first, as overlay wants).
+lowerdir_of() {
+	local n=$1 dir=$2 i s=
+	for ((i = 1; i <= n; i++)); do s+="$dir/$i:"; done
+	echo "${s%:}"
+}
+
+# mount_opts_field TARGET: the super options of TARGET in mountinfo.
+mount_vfs_opts() { findmnt -rn -o VFS-OPTIONS --mountpoint "$1"; }
+mount_fs_opts() { findmnt -rn -o FS-OPTIONS --mountpoint "$1"; }
+
+# Nothing of a test may outlive it: no mount under WORK, no temp directory.
+assert_clean() {
+	local desc=$1 tmpbase=${2:-}
+	local left
+	left=$(findmnt -rn -o TARGET | grep -F "$WORK" | grep -v "^$WORK/.sbin" || true)
+	if [ -n "$left" ]; then
+		not_ok "$desc: nothing left mounted"
+		diag "still mounted: $left"
+		return
+	fi
+	if [ -n "$tmpbase" ] && [ -d "$tmpbase" ] && [ -n "$(ls -A "$tmpbase")" ]; then
+		not_ok "$desc: temp location empty"
+		diag "left in $tmpbase: $(ls -A "$tmpbase")"
+		return
+	fi
+	ok "$desc: nothing left behind"
+}
