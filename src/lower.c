@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "log.h"
 #include "loopdev.h"
 #include "lower.h"
@@ -161,7 +162,9 @@ int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *c
 		lw->path = layers->v[i].path;
 		lw->data_only = layers->v[i].data_only;
 		lw->fd = -EBADF;
-		r = prepare_one(lw, cfg, e);
+		r = interrupt_check(e);
+		if (r == 0)
+			r = prepare_one(lw, cfg, e);
 		if (r < 0) {
 			lowers_free(&l);
 			return r;

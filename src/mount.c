@@ -8,6 +8,7 @@
 
 #include "bind.h"
 #include "idmap.h"
+#include "interrupt.h"
 #include "layers.h"
 #include "log.h"
 #include "mount.h"
@@ -190,6 +191,11 @@ int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
 
 	if (!p)
 		return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot plan the mount");
+	r = interrupt_install();
+	if (r < 0) {
+		cfs_fail(e, CFS_STAGE_SETUP, r, "cannot install signal handlers");
+		goto out;
+	}
 	r = plan_options(a, p, e);
 	if (r < 0)
 		goto out;
@@ -225,6 +231,9 @@ int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
 	r = privs_drop(e);
 	if (r < 0)
 		goto out;
+	r = interrupt_check(e);
+	if (r < 0)
+		goto out;
 
 	if (p->opts.flags & MS_BIND) {
 		r = bind_mount(a->source, a->target, p->opts.flags, userns_fd, e);
@@ -243,8 +252,13 @@ int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
 	r = apply_propagation(a->target, p->opts.propagation, e);
 	if (r < 0)
 		goto out;
+	/* Interrupted before the mount is recorded: undo it, as mount(8) users
+	 * pressing ^C expect. */
+	r = interrupt_check(e);
+	if (r < 0)
+		goto out;
 	if (!a->no_utab) {
-		r = utab_add(a->source, a->target, p->opts.utab_opts, p->opts.rmdir ? NULL : "cfs.rmdir=no", e);
+		r = utab_add(a->source, a->target, p->opts.flags & (MS_BIND | MS_REC), p->opts.utab_opts, p->opts.rmdir ? NULL : "cfs.rmdir=no", e);
 		if (r < 0)
 			goto out;
 	}

@@ -8,6 +8,7 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "interrupt.h"
 #include "log.h"
 #include "lower.h"
 #include "overlay.h"
@@ -203,6 +204,9 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 		fs_log_hint(fs_fd, e);
 		goto out;
 	}
+	r = interrupt_check(e);
+	if (r < 0)
+		goto out;
 	/* Every layer fd must stay open until here: a detached mount dissolves with
 	 * its last fd and the create then fails with "failed to clone lowerpath". */
 	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
@@ -218,6 +222,9 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 		fs_log_hint(fs_fd, e);
 		goto out;
 	}
+	r = interrupt_check(e);
+	if (r < 0)
+		goto out;
 	if (move_mount(mnt_fd, "", AT_FDCWD, req->target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach overlay at %s", req->target);
 		goto out;
@@ -369,6 +376,9 @@ again:
 				goto out;
 			lw->detached = true;
 		}
+		r = interrupt_check(e);
+		if (r < 0)
+			goto out;
 		if (lw->detached) {
 			if (tmp.fd < 0) {
 				r = tmpdir_create(req->tmpdir, &tmp, e);
@@ -400,6 +410,9 @@ again:
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot fit overlay options into one page");
 		goto out;
 	}
+	r = interrupt_check(e);
+	if (r < 0)
+		goto out;
 	r = mount2_in(dir, req->source, req->target, flags, data);
 	if (r < 0) {
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot mount overlay on %s", req->target);

@@ -11,7 +11,7 @@
 #include "utab.h"
 
 /* One update: add fs, or remove target's entry when fs is NULL. */
-static int utab_update(const char *target, struct libmnt_fs *fs)
+static int utab_update(const char *target, unsigned long mountflags, struct libmnt_fs *fs)
 {
 	struct libmnt_update *upd = mnt_new_update();
 	struct libmnt_lock *lock = NULL;
@@ -19,7 +19,9 @@ static int utab_update(const char *target, struct libmnt_fs *fs)
 
 	if (!upd)
 		return -ENOMEM;
-	r = mnt_update_set_fs(upd, 0, fs ? NULL : target, fs);
+	/* With MS_BIND libmount records the bind's root within its filesystem:
+	 * mountinfo and utab merge only when source, target and root all match. */
+	r = mnt_update_set_fs(upd, mountflags, fs ? NULL : target, fs);
 	if (r == 1) { /* nothing to record */
 		r = 0;
 		goto out;
@@ -38,8 +40,8 @@ out:
 	return r;
 }
 
-int utab_add(const char *source, const char *target, const char *user_opts, const char *attrs,
-	     struct cfs_error *e)
+int utab_add(const char *source, const char *target, unsigned long mountflags, const char *user_opts,
+	     const char *attrs, struct cfs_error *e)
 {
 	_cleanup_free_ char *opts = NULL;
 	struct libmnt_fs *fs = mnt_new_fs();
@@ -54,7 +56,7 @@ int utab_add(const char *source, const char *target, const char *user_opts, cons
 	if (mnt_fs_set_source(fs, source) || mnt_fs_set_target(fs, target) ||
 	    mnt_fs_set_options(fs, opts) || (attrs && mnt_fs_set_attributes(fs, attrs)))
 		goto out;
-	r = utab_update(target, fs);
+	r = utab_update(target, mountflags, fs);
 out:
 	mnt_unref_fs(fs);
 	if (r < 0)
@@ -65,7 +67,7 @@ out:
 
 int utab_remove(const char *target, struct cfs_error *e)
 {
-	int r = utab_update(target, NULL);
+	int r = utab_update(target, 0, NULL);
 
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot remove %s from utab", target);
