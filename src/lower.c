@@ -48,7 +48,8 @@ int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error 
 			userns_fd >= 0 ? " and idmapped" : "");
 }
 
-int lower_clone(int dirfd, const char *path, int userns_fd, int *ret_fd, struct cfs_error *e)
+int lower_clone(int dirfd, const char *path, const char *what, int userns_fd, int *ret_fd,
+		struct cfs_error *e)
 {
 	_cleanup_close_ int fd = -EBADF;
 	int r;
@@ -56,12 +57,12 @@ int lower_clone(int dirfd, const char *path, int userns_fd, int *ret_fd, struct 
 	fd = open_tree(dirfd, path ? path : "",
 		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (path ? 0 : AT_EMPTY_PATH));
 	if (fd < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot clone layer %s", path ? path : "(fd)");
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot clone layer %s", what);
 		if (r == -ENOSYS)
 			cfs_hint(e, "kernel lacks open_tree (needs Linux 5.2)");
 		return r;
 	}
-	r = lower_setattr(fd, path ? path : "(fd)", userns_fd, e);
+	r = lower_setattr(fd, what, userns_fd, e);
 	if (r < 0)
 		return r;
 	*ret_fd = TAKE_FD(fd);
@@ -133,7 +134,7 @@ static int prepare_one(struct cfs_lower *lw, const struct lower_config *cfg, str
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
 				"lowerdir %s: neither a directory nor a filesystem image", lw->path);
 	if (cfg->userns_fd >= 0) {
-		r = lower_clone(fd, NULL, cfg->userns_fd, &lw->fd, e);
+		r = lower_clone(fd, NULL, lw->path, cfg->userns_fd, &lw->fd, e);
 		if (r < 0)
 			return r;
 		lw->detached = true;

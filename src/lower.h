@@ -35,9 +35,10 @@ int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *c
 void lowers_free(struct cfs_lowers *l);
 size_t lowers_count_images(const struct cfs_lowers *l);
 
-/* A read-only detached clone of path (or of the mount behind fd when path is
- * NULL), idmapped when userns_fd >= 0. */
-int lower_clone(int dirfd, const char *path, int userns_fd, int *ret_fd, struct cfs_error *e);
+/* A read-only detached clone of path relative to dirfd (of dirfd itself when
+ * path is NULL), idmapped when userns_fd >= 0; what names it in messages. */
+int lower_clone(int dirfd, const char *path, const char *what, int userns_fd, int *ret_fd,
+		struct cfs_error *e);
 /* Makes an existing detached mount read-only and, when userns_fd >= 0, idmapped. */
 int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error *e);
 

@@ -371,7 +371,7 @@ again:
 		paths.v[i].data_only = lw->data_only;
 		/* Already under the temp location when lw->path is its entry there. */
 		if (bind_all && !lw->detached && lw->path != paths.v[i].path) {
-			r = lower_clone(AT_FDCWD, lw->path, -EBADF, &lw->fd, e);
+			r = lower_clone(AT_FDCWD, lw->path, lw->path, -EBADF, &lw->fd, e);
 			if (r < 0)
 				goto out;
 			lw->detached = true;
