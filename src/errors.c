@@ -51,6 +51,10 @@ enum cfs_exit cfs_exit_code(enum cfs_stage stage, int err)
 {
 	if (err == -EINTR)
 		return CFS_EX_INTERRUPT;
+	/* mount(8): out of memory is a system error, whatever step met it (parsing
+	 * reports it as an internal failure). */
+	if (err == -ENOMEM)
+		return CFS_EX_SYSERR;
 	switch (stage) {
 	case CFS_STAGE_USAGE:
 	case CFS_STAGE_PERM:
@@ -63,9 +67,8 @@ enum cfs_exit cfs_exit_code(enum cfs_stage stage, int err)
 	case CFS_STAGE_MOUNT:
 		break;
 	}
-	/* Resource exhaustion is a system error whatever step met it. */
+	/* Other resource exhaustion in the setup and mount steps is a system error too. */
 	switch (err) {
-	case -ENOMEM:
 	case -EAGAIN:
 	case -EMFILE:
 	case -ENFILE:

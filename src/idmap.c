@@ -100,8 +100,8 @@ int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cf
 		}
 		snprintf(text, sizeof(text), "%u:%u:%u", r.inside, r.outside, r.count);
 		if (m.n == IDMAP_MAX_RANGES)
-			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s: more than %d ranges", name,
-					IDMAP_MAX_RANGES);
+			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s \"%s\": more than %d ranges",
+					name, text, IDMAP_MAX_RANGES);
 		if (check_range(name, &m, &r, text, e) < 0)
 			return -EINVAL;
 		m.r[m.n++] = r;
@@ -122,6 +122,10 @@ int idmap_format(const struct idmap *m, char *buf, size_t size)
 {
 	size_t n = 0;
 
+	/* An empty map is an empty string, not an untouched buffer. */
+	if (size == 0)
+		return -ENOSPC;
+	buf[0] = '\0';
 	for (size_t i = 0; i < m->n; i++) {
 		int k = snprintf(buf + n, size - n, "%u %u %u\n", m->r[i].inside, m->r[i].outside,
 				 m->r[i].count);

@@ -62,9 +62,14 @@ int layers_parse(const char *lowerdir, struct cfs_layers *ret)
 			break;
 		p++;
 		if (*p == ':') {
-			/* "::" starts the data-only layers; every later layer is one too. */
+			/* "::" precedes each data-only layer (Linux 6.5+). */
 			data_only = true;
 			p++;
+		} else if (data_only) {
+			/* Overlay refuses it: "regular lower layers cannot follow data
+			 * lower layers". */
+			r = -EINVAL;
+			goto fail;
 		}
 	}
 	*ret = l;

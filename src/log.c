@@ -22,7 +22,7 @@ bool log_is_verbose(void)
 	return verbose_enabled;
 }
 
-static void vlog(const char *fmt, va_list ap)
+__attribute__((format(printf, 1, 0))) static void vlog(const char *fmt, va_list ap)
 {
 	/* Build the line first so that concurrent helpers never interleave halves. */
 	char line[4096];

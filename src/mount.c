@@ -92,7 +92,8 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir has more than %d layers, the kernel's limit",
 				OVL_MAX_LAYERS);
 	if (r == -EINVAL)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir has an empty layer path");
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"bad lowerdir: an empty layer path, or a regular layer after data-only (::) layers");
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot parse lowerdir");
 	for (size_t i = 0; i < p->layers.n; i++)

@@ -94,9 +94,11 @@ static const struct libmnt_optmap *optmap_lookup(int map_id, const char *token)
 
 static bool is_helper_option(const char *token)
 {
-	return strncmp(token, "uidmap=", 7) == 0 || strncmp(token, "gidmap=", 7) == 0 ||
-	       strcmp(token, "loop") == 0 || strcmp(token, "direct-io") == 0 ||
-	       strncmp(token, "cfs.", 4) == 0;
+	/* Bare "uidmap" and "loop=DEV" are ours too, so that they are refused here
+	 * rather than sent to the kernel or to utab. */
+	return strncmp(token, "uidmap", 6) == 0 || strncmp(token, "gidmap", 6) == 0 ||
+	       strcmp(token, "loop") == 0 || strncmp(token, "loop=", 5) == 0 ||
+	       strcmp(token, "direct-io") == 0 || strncmp(token, "cfs.", 4) == 0;
 }
 
 enum cfs_opt_class opts_classify(const char *token)
@@ -202,8 +204,13 @@ static int parse_helper(struct cfs_mount_opts *o, const char *token, struct cfs_
 		r = replace_str(&o->uidmap, unquote_dup(v));
 	else if (!strncmp(token, "gidmap=", 7))
 		r = replace_str(&o->gidmap, unquote_dup(v));
+	else if (!strcmp(token, "uidmap") || !strcmp(token, "gidmap"))
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "option %s needs a value (CONTAINER:HOST:SIZE)", token);
 	else if (!strcmp(token, "loop"))
 		o->loop = true;
+	else if (!strncmp(token, "loop=", 5))
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"bad option %s: loop takes no device, image layers get their own", token);
 	else if (!strcmp(token, "direct-io"))
 		o->direct_io = true;
 	else if (!strncmp(token, "cfs.userns=", 11))
