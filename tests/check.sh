@@ -29,7 +29,7 @@ total_pass=0 total_fail=0 total_skip=0
 run_suite _build
 if [ "$sanitizers" = yes ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-		run_suite _build-asan --enable-sanitizers
+		run_suite _build-asan --enable-sanitizers CC=clang
 fi
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 exit $status
