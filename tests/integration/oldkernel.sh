@@ -7,6 +7,7 @@
 setup "$@"
 
 command -v valgrind >/dev/null || skip_all "valgrind is not installed"
+[ "${CFS_SANITIZERS:-no}" = yes ] && skip_all "sanitizer build: valgrind cannot run AddressSanitizer binaries (the plain build runs this test)"
 VG=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
 	--errors-for-leak-kinds=definite,indirect --error-exitcode=99)
 
