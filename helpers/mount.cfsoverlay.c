@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "errors.h"
 #include "log.h"
 #include "mount.h"
@@ -72,7 +73,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	log_init("mount.cfsoverlay", false);
-	while ((c = getopt_long(argc, argv, "o:fnsvN:t:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:fnsvN:t:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (append_options(&options, optarg) < 0) {
@@ -89,13 +90,13 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return CFS_EX_OK;
 		case 'V': printf("mount.cfsoverlay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION); return CFS_EX_OK;
 		default:
-			log_error("bad usage: try 'mount.cfsoverlay --help'");
-			return CFS_EX_USAGE;
+			free(options);
+			return cli_bad_option(c, argv);
 		}
 	}
 	if (argc - optind != 2) {
-		log_error("bad usage: expected SOURCE and TARGET, try 'mount.cfsoverlay --help'");
-		return CFS_EX_USAGE;
+		free(options);
+		return cli_bad_operands(argc, argv, 2, "SOURCE and TARGET");
 	}
 	log_init("mount.cfsoverlay", is_verbose);
 	a.source = argv[optind];

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 
+#include "cli.h"
 #include "errors.h"
 #include "log.h"
 #include "umount.h"
@@ -46,7 +47,7 @@ int main(int argc, char **argv)
 	int c, r;
 
 	log_init("umount.cfsoverlay", false);
-	while ((c = getopt_long(argc, argv, "flnrvN:t:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":flnrvN:t:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'l': a.lazy = true; break;
 		case 'f': a.force = true; break;
@@ -58,14 +59,11 @@ int main(int argc, char **argv)
 		case 'h': usage(stdout); return CFS_EX_OK;
 		case 'V': printf("umount.cfsoverlay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION); return CFS_EX_OK;
 		default:
-			log_error("bad usage: try 'umount.cfsoverlay --help'");
-			return CFS_EX_USAGE;
+			return cli_bad_option(c, argv);
 		}
 	}
-	if (argc - optind != 1) {
-		log_error("bad usage: expected TARGET, try 'umount.cfsoverlay --help'");
-		return CFS_EX_USAGE;
-	}
+	if (argc - optind != 1)
+		return cli_bad_operands(argc, argv, 1, "TARGET");
 	log_init("umount.cfsoverlay", is_verbose);
 	a.target = argv[optind];
 	r = cfs_umount(&a, &e);

@@ -3,7 +3,10 @@
 #include <string.h>
 #include <errno.h>
 
+#include <unistd.h>
+
 #include "errors.h"
+#include "log.h"
 
 int cfs_fail(struct cfs_error *e, enum cfs_stage stage, int err, const char *fmt, ...)
 {
@@ -32,6 +35,23 @@ void cfs_hint(struct cfs_error *e, const char *fmt, ...)
 	va_end(ap);
 }
 
+void cfs_hint_fs_log(struct cfs_error *e, int fs_fd)
+{
+	char buf[1024], last[1024] = "";
+	ssize_t n;
+
+	while ((n = read(fs_fd, buf, sizeof(buf) - 1)) > 0) {
+		buf[n] = '\0';
+		if (buf[n - 1] == '\n')
+			buf[n - 1] = '\0';
+		verbose("kernel: %s", buf);
+		if (buf[0] == 'e' && buf[1] == ' ')
+			snprintf(last, sizeof(last), "%s", buf + 2);
+	}
+	if (last[0])
+		cfs_hint(e, "%s", last);
+}
+
 int cfs_failed(const struct cfs_error *e)
 {
 	return e->msg[0] != '\0';
@@ -41,7 +61,8 @@ void cfs_error_format(const struct cfs_error *e, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s", e->msg);
 
-	if (n >= 0 && (size_t)n < size && e->err)
+	/* "Interrupted system call" would only repeat what msg says. */
+	if (n >= 0 && (size_t)n < size && e->err && e->err != -EINTR)
 		n += snprintf(buf + n, size - (size_t)n, ": %s", strerror(-e->err));
 	if (n >= 0 && (size_t)n < size && e->hint[0])
 		snprintf(buf + n, size - (size_t)n, " (%s)", e->hint);

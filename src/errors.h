@@ -43,6 +43,9 @@ int cfs_fail(struct cfs_error *e, enum cfs_stage stage, int err, const char *fmt
 	__attribute__((format(printf, 4, 5)));
 void cfs_hint(struct cfs_error *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int cfs_failed(const struct cfs_error *e);
+/* The kernel explains an fsconfig() failure in the fs context's log: keep its
+ * last error line ("e overlayfs: ...") as the hint, print all with -v. */
+void cfs_hint_fs_log(struct cfs_error *e, int fs_fd);
 
 /* "<msg>: <errno text> (<hint>)" into buf. */
 void cfs_error_format(const struct cfs_error *e, char *buf, size_t size);

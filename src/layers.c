@@ -15,6 +15,20 @@ void layers_free(struct cfs_layers *l)
 	l->n = 0;
 }
 
+int layers_decode_path(const char *raw, char **ret_path)
+{
+	struct cfs_layers one = { 0 };
+	int r;
+
+	r = layers_parse(raw, &one);
+	if (r == 0 && (one.n != 1 || one.v[0].data_only))
+		r = -EINVAL;
+	if (r == 0)
+		*ret_path = TAKE_PTR(one.v[0].path);
+	layers_free(&one);
+	return r;
+}
+
 int layers_parse(const char *lowerdir, struct cfs_layers *ret)
 {
 	struct cfs_layers l = { 0 };

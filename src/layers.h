@@ -28,6 +28,9 @@ struct cfs_layers {
  * -E2BIG: more than OVL_MAX_LAYERS layers. */
 int layers_parse(const char *lowerdir, struct cfs_layers *ret);
 void layers_free(struct cfs_layers *l);
+/* One path with overlay's escapes (upperdir=, workdir=): -EINVAL unless it is
+ * exactly one non-empty path. */
+int layers_decode_path(const char *raw, char **ret_path);
 
 /* Encodes the list for a lowerdir= value.  strip bytes are removed from the front
  * of every path (the common directory and its slash, after compaction). */

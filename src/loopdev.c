@@ -125,16 +125,22 @@ static int mount_detached(const char *path, const char *dev, const char *type, i
 			  struct cfs_error *e)
 {
 	_cleanup_close_ int fs_fd = -EBADF;
-	int mnt_fd;
+	int mnt_fd, r;
 
 	fs_fd = fsopen(type, FSOPEN_CLOEXEC);
 	if (fs_fd < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s", path, type);
 	if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", dev, 0) < 0 ||
 	    fsconfig(fs_fd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0 ||
-	    fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s image from %s",
-				path, type, dev);
+	    fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s image from %s",
+			     path, type, dev);
+		cfs_hint_fs_log(e, fs_fd);
+		/* blkid trusts the superblock; the filesystem reads the rest. */
+		if (r == -EINVAL || r == -EIO || r == -EUCLEAN)
+			cfs_hint(e, "the image is damaged or not a complete %s filesystem; dmesg has details", type);
+		return r;
+	}
 	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
 	if (mnt_fd < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s image", path, type);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "bind.h"
@@ -12,6 +13,7 @@
 #include "layers.h"
 #include "log.h"
 #include "mount.h"
+#include "mountpoint.h"
 #include "mountns.h"
 #include "options.h"
 #include "overlay.h"
@@ -25,6 +27,7 @@
 struct mount_plan {
 	struct cfs_mount_opts opts;
 	struct cfs_layers layers;
+	char *upperdir, *workdir; /* decoded */
 	struct idmap uidmap, gidmap; /* large: kept off the stack */
 	bool idmapped;
 };
@@ -33,6 +36,8 @@ static void plan_free(struct mount_plan *p)
 {
 	opts_free(&p->opts);
 	layers_free(&p->layers);
+	free(p->upperdir);
+	free(p->workdir);
 	free(p);
 }
 
@@ -87,6 +92,16 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 	if (!!o->upperdir != !!o->workdir)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "%s given without %s: both are needed",
 				o->upperdir ? "upperdir" : "workdir", o->upperdir ? "workdir" : "upperdir");
+	if (o->upperdir) {
+		r = layers_decode_path(o->upperdir, &p->upperdir);
+		if (r == 0)
+			r = layers_decode_path(o->workdir, &p->workdir);
+		if (r == -ENOMEM)
+			return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot parse options");
+		if (r < 0)
+			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s=%s: one directory is expected",
+					p->upperdir ? "workdir" : "upperdir", p->upperdir ? o->workdir : o->upperdir);
+	}
 	r = layers_parse(o->lowerdir, &p->layers);
 	if (r == -E2BIG)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir has more than %d layers, the kernel's limit",
@@ -112,6 +127,44 @@ static int check_target(const char *target, struct cfs_error *e)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
 	if (!S_ISDIR(st.st_mode))
 		return cfs_fail(e, CFS_STAGE_MOUNT, -ENOTDIR, "mount point %s", target);
+	return 0;
+}
+
+static int stat_dir(const char *key, const char *path, struct statx *stx, struct cfs_error *e)
+{
+	if (statx(AT_FDCWD, path, 0, STATX_TYPE | STATX_INO | STATX_MNT_ID, stx) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s %s", key, path);
+	if (!S_ISDIR(stx->stx_mode))
+		return cfs_fail(e, CFS_STAGE_MOUNT, -ENOTDIR, "%s %s", key, path);
+	return 0;
+}
+
+/* Overlay refuses these with a bare EINVAL and its reason only in dmesg: say
+ * it here, before anything is made. */
+static int check_upper_work(const struct mount_plan *p, unsigned long flags, struct cfs_error *e)
+{
+	struct statx su, sw;
+	struct statvfs vfs;
+	int r;
+
+	if (!p->upperdir)
+		return 0;
+	r = stat_dir("upperdir", p->upperdir, &su, e);
+	if (r < 0)
+		return r;
+	r = stat_dir("workdir", p->workdir, &sw, e);
+	if (r < 0)
+		return r;
+	if (su.stx_dev_major == sw.stx_dev_major && su.stx_dev_minor == sw.stx_dev_minor &&
+	    su.stx_ino == sw.stx_ino)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "upperdir and workdir are the same directory %s",
+				p->upperdir);
+	/* Overlay renames between the two, so they must share one mount. */
+	if ((su.stx_mask & sw.stx_mask & STATX_MNT_ID) && su.stx_mnt_id != sw.stx_mnt_id)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "workdir %s is not on the same mount as upperdir %s",
+				p->workdir, p->upperdir);
+	if (!(flags & MS_RDONLY) && statvfs(p->upperdir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
+		return cfs_fail(e, CFS_STAGE_MOUNT, -EROFS, "upperdir %s", p->upperdir);
 	return 0;
 }
 
@@ -150,8 +203,15 @@ static void print_plan(const struct cfs_mount_args *a, const struct mount_plan *
 static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opts *o, struct cfs_error *e)
 {
 	_cleanup_free_ char *data = NULL;
+	bool is_mount = true;
 	int r;
 
+	/* mount(2) would answer a bare EINVAL. */
+	r = mountpoint_check(a->target, &is_mount);
+	if (r < 0 && r != -EOPNOTSUPP)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot remount %s", a->target);
+	if (!is_mount)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "cannot remount %s: it is not mounted", a->target);
 	r = opts_data_string(o, &data);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot build options");
@@ -211,6 +271,11 @@ int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
 	r = check_target(a->target, e);
 	if (r < 0)
 		goto out;
+	if (!(p->opts.flags & (MS_REMOUNT | MS_BIND))) {
+		r = check_upper_work(p, p->opts.flags, e);
+		if (r < 0)
+			goto out;
+	}
 	r = check_direct_io(p, e);
 	if (r < 0)
 		goto out;

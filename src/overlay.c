@@ -42,32 +42,30 @@ unsigned int overlay_mount_attrs(unsigned long f)
 	return a;
 }
 
-/* The kernel explains an fsconfig failure in the context's log: keep its last
- * error line ("e overlayfs: ...") as the hint. */
-static void fs_log_hint(int fs_fd, struct cfs_error *e)
+/* Overlay reports most refusals with pr_err() only, not in the fs context log,
+ * and mount(2) cannot say which option it refused: name the candidates. */
+static void kernel_log_hint(const struct cfs_overlay_req *req, int err, struct cfs_error *e)
 {
-	char buf[1024], last[1024] = "";
-	ssize_t n;
+	const struct cfs_mount_opts *o = req->opts;
+	char opts[512] = "";
+	size_t n = 0;
 
-	while ((n = read(fs_fd, buf, sizeof(buf) - 1)) > 0) {
-		buf[n] = '\0';
-		if (buf[n - 1] == '\n')
-			buf[n - 1] = '\0';
-		verbose("kernel: %s", buf);
-		if (buf[0] == 'e' && buf[1] == ' ')
-			snprintf(last, sizeof(last), "%s", buf + 2);
+	for (size_t i = 0; i < o->n_data && n < sizeof(opts); i++)
+		n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%s%s", i ? "," : "", o->data[i]);
+	switch (err) {
+	case -EINVAL:
+		cfs_hint(e, "overlay refused the layers, upperdir, workdir or the options%s%s; dmesg has the kernel's reason",
+			 opts[0] ? " " : "", opts);
+		break;
+	case -EBUSY:
+		cfs_hint(e, "upperdir %s or workdir is in use by another overlay mount (see umount.cfsoverlay(8))",
+			 o->upperdir ? o->upperdir : "");
+		break;
+	case -ELOOP:
+		cfs_hint(e, "upperdir %s, workdir %s and the lower layers must not lie inside one another",
+			 o->upperdir ? o->upperdir : "(none)", o->workdir ? o->workdir : "(none)");
+		break;
 	}
-	if (last[0])
-		cfs_hint(e, "%s", last);
-}
-
-/* Overlay reports most refusals with pr_err() only, not in the fs context log. */
-static void kernel_log_hint(int err, struct cfs_error *e)
-{
-	if (err == -EINVAL)
-		cfs_hint(e, "overlay refused the layers, upperdir, workdir or options; dmesg has the kernel's reason");
-	else if (err == -EBUSY)
-		cfs_hint(e, "upperdir or workdir is in use by another overlay mount (see umount.cfsoverlay(8))");
 }
 
 static int fsconfig_flag(int fs_fd, const char *key)
@@ -101,23 +99,18 @@ static int config_dir_fd(int fs_fd, const char *key, const char *raw, struct cfs
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -EBADF;
-	struct cfs_layers one = { 0 };
 	int r;
 
 	/* upperdir/workdir carry overlay's escapes like lowerdir does. */
-	r = layers_parse(raw, &one);
-	if (r < 0 || one.n != 1) {
-		layers_free(&one);
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s=%s", key, raw);
-	}
-	path = TAKE_PTR(one.v[0].path);
-	layers_free(&one);
+	r = layers_decode_path(raw, &path);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_USAGE, r == -ENOMEM ? r : 0, "bad %s=%s", key, raw);
 	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s %s", key, path);
 	if (fsconfig(fs_fd, FSCONFIG_SET_FD, key, NULL, fd) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s %s", key, path);
-		fs_log_hint(fs_fd, e);
+		cfs_hint_fs_log(e, fs_fd);
 		return r;
 	}
 	return 0;
@@ -138,7 +131,7 @@ static int config_data(int fs_fd, const struct cfs_mount_opts *o, struct cfs_err
 		r = fsconfig(fs_fd, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, value, 0);
 		if (r < 0) {
 			r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "overlay option %s", o->data[i]);
-			fs_log_hint(fs_fd, e);
+			cfs_hint_fs_log(e, fs_fd);
 			return r;
 		}
 	}
@@ -178,13 +171,13 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 		r = negerrno();
 		if (i == 0 && (r == -EINVAL || r == -EBADF)) {
 			/* Layers as fds arrived in 6.13, detached mounts as layers in 6.15. */
-			fs_log_hint(fs_fd, NULL);
+			cfs_hint_fs_log(NULL, fs_fd);
 			verbose("kernel refuses layers passed as fds: using mount(2)");
 			r = -EOPNOTSUPP;
 			goto out;
 		}
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "lowerdir %s", lowers.v[i].path);
-		fs_log_hint(fs_fd, e);
+		cfs_hint_fs_log(e, fs_fd);
 		goto out;
 	}
 	if (o->upperdir) {
@@ -201,7 +194,7 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	r = config_sb_flags(fs_fd, o->flags);
 	if (r < 0) {
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot set superblock flags");
-		fs_log_hint(fs_fd, e);
+		cfs_hint_fs_log(e, fs_fd);
 		goto out;
 	}
 	r = interrupt_check(e);
@@ -211,15 +204,15 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	 * its last fd and the create then fails with "failed to clone lowerpath". */
 	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s", req->target);
-		fs_log_hint(fs_fd, e);
-		kernel_log_hint(r, e);
+		cfs_hint_fs_log(e, fs_fd);
+		kernel_log_hint(req, r, e);
 		goto out;
 	}
 	lowers_free(&lowers);
 	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, overlay_mount_attrs(o->flags));
 	if (mnt_fd < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s", req->target);
-		fs_log_hint(fs_fd, e);
+		cfs_hint_fs_log(e, fs_fd);
 		goto out;
 	}
 	r = interrupt_check(e);
@@ -416,7 +409,7 @@ again:
 	r = mount2_in(dir, req->source, req->target, flags, data);
 	if (r < 0) {
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot mount overlay on %s", req->target);
-		kernel_log_hint(r, e);
+		kernel_log_hint(req, r, e);
 	}
 out:
 	/* The overlay holds private clones of its layers: the temp mounts can go. */
