@@ -337,3 +337,36 @@ Test(layers, data_limit)
 	cr_assert_eq(layers_data_limit(), (size_t)page - PAGE_SLACK,
 		     "limit %zu, want page size %ld - %d", layers_data_limit(), page, PAGE_SLACK);
 }
+
+/* upperdir= and workdir= values: exactly one path, with overlay's escapes. */
+static const struct {
+	const char *raw;
+	int want_r;
+	const char *want;
+} decode_rows[] = {
+	{ "/u", 0, "/u" },
+	{ "rel/u", 0, "rel/u" },
+	{ "/a\\:b", 0, "/a:b" },
+	{ "/a\\,b", 0, "/a,b" },
+	{ "/a\\\\b", 0, "/a\\b" },
+	{ "", -EINVAL, NULL },
+	{ "/a:/b", -EINVAL, NULL },
+	{ "/a::/b", -EINVAL, NULL },
+	{ "/a:", -EINVAL, NULL },
+};
+
+Test(layers, decode_path_table)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(decode_rows); i++) {
+		char *path = NULL;
+		int r = layers_decode_path(decode_rows[i].raw, &path);
+
+		cr_expect_eq(r, decode_rows[i].want_r, "%s: got %d, want %d", decode_rows[i].raw, r,
+			     decode_rows[i].want_r);
+		if (decode_rows[i].want)
+			cr_expect_str_eq(path ? path : "(null)", decode_rows[i].want, "%s", decode_rows[i].raw);
+		else
+			cr_expect_null(path, "%s: no path on failure", decode_rows[i].raw);
+		free(path);
+	}
+}
