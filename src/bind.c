@@ -4,6 +4,7 @@
 #include <sys/statvfs.h>
 
 #include "bind.h"
+#include "idmap.h"
 #include "log.h"
 #include "lower.h"
 #include "overlay.h"
@@ -48,8 +49,7 @@ static int bind_idmapped(const char *source, const char *target, unsigned long f
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot clone %s", source);
 	if (mount_setattr(fd, "", AT_EMPTY_PATH | rec, &attr, sizeof(attr)) < 0) {
 		if (errno == EINVAL)
-			return cfs_fail(e, CFS_STAGE_MOUNT, 0,
-					"cannot idmap %s: its filesystem does not support idmapped mounts", source);
+			return idmap_fail_einval(userns_fd, source, e);
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot idmap %s", source);
 	}
 	if (move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)

@@ -84,6 +84,8 @@ enum cfs_exit cfs_exit_code(enum cfs_stage stage, int err)
 		return CFS_EX_UTAB;
 	case CFS_STAGE_INTERNAL:
 		return CFS_EX_SOFTWARE;
+	case CFS_STAGE_SYSTEM:
+		return CFS_EX_SYSERR;
 	case CFS_STAGE_SETUP:
 	case CFS_STAGE_MOUNT:
 		break;

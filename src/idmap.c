@@ -230,3 +230,46 @@ int idmap_userns_open(const char *path, int *ret_fd, struct cfs_error *e)
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
+
+static bool map_is_empty(const char *file)
+{
+	char buf[16];
+	ssize_t n;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	return n == 0;
+}
+
+/* Only a user namespace from cfs.userns can lack maps (ours always has them),
+ * and its maps are visible only from inside it: ask a child that joins it.
+ * Run on the error path only, so the fork costs nothing on a good mount. */
+static int userns_lacks_maps(int userns_fd)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return negerrno();
+	if (pid == 0) {
+		if (setns(userns_fd, CLONE_NEWUSER) < 0)
+			_exit(2);
+		_exit(map_is_empty("/proc/self/uid_map") || map_is_empty("/proc/self/gid_map") ? 1 : 0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return negerrno();
+	return WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+int idmap_fail_einval(int userns_fd, const char *what, struct cfs_error *e)
+{
+	if (userns_lacks_maps(userns_fd) > 0)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"cannot idmap %s: the user namespace of cfs.userns has no uid or gid map", what);
+	return cfs_fail(e, CFS_STAGE_MOUNT, 0, "cannot idmap %s: its filesystem does not support idmapped mounts",
+			what);
+}

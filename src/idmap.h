@@ -36,4 +36,9 @@ int idmap_userns_fd(const struct idmap *uid, const struct idmap *gid, int *ret_f
 /* Opens an existing user namespace (cfs.userns=PATH) and checks it is one. */
 int idmap_userns_open(const char *path, int *ret_fd, struct cfs_error *e);
 
+/* mount_setattr(MOUNT_ATTR_IDMAP) answers EINVAL both for a filesystem that
+ * cannot be idmapped and for a user namespace without maps: records which one
+ * it was for the layer or path "what", and returns the error. */
+int idmap_fail_einval(int userns_fd, const char *what, struct cfs_error *e);
+
 #endif

@@ -87,7 +87,7 @@ static int loop_attach(const char *path, int image_fd, bool direct_io, int *ret_
 		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 
 		if (nr < 0)
-			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "no free loop device for %s", path);
+			return cfs_fail(e, CFS_STAGE_SYSTEM, negerrno(), "no free loop device for %s", path);
 		snprintf(ret_dev, dev_size, "/dev/loop%d", nr);
 		loop_fd = open(ret_dev, O_RDONLY | O_CLOEXEC);
 		if (loop_fd < 0)
@@ -102,7 +102,7 @@ static int loop_attach(const char *path, int image_fd, bool direct_io, int *ret_
 		*ret_loop_fd = TAKE_FD(loop_fd);
 		return 0;
 	}
-	return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot attach %s to a loop device after %d tries", path,
+	return cfs_fail(e, CFS_STAGE_SYSTEM, r, "cannot attach %s to a loop device after %d tries", path,
 			LOOP_BUSY_RETRIES);
 }
 

@@ -1,5 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -7,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "idmap.h"
 #include "interrupt.h"
 #include "log.h"
 #include "loopdev.h"
@@ -36,12 +38,8 @@ int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error 
 		cfs_hint(e, "kernel lacks mount_setattr (needs Linux 5.12)");
 		return -ENOSYS;
 	case EINVAL:
-		if (userns_fd >= 0) {
-			cfs_fail(e, CFS_STAGE_MOUNT, 0,
-				 "cannot idmap layer %s: its filesystem does not support idmapped mounts",
-				 what);
-			return -EINVAL;
-		}
+		if (userns_fd >= 0)
+			return idmap_fail_einval(userns_fd, what, e);
 		break;
 	}
 	return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot make layer %s read-only%s", what,
@@ -116,13 +114,17 @@ static int prepare_one(struct cfs_lower *lw, const struct lower_config *cfg, str
 
 	if (S_ISREG(st.st_mode)) {
 		_cleanup_close_ int mfd = -EBADF;
+		_cleanup_free_ char *fstype = NULL, *what = NULL;
 
 		lw->image = true;
-		r = loopdev_mount_image(lw->path, cfg->direct_io, &mfd, NULL, e);
+		r = loopdev_mount_image(lw->path, cfg->direct_io, &mfd, &fstype, e);
 		if (r < 0)
 			return r;
 		if (cfg->userns_fd >= 0) {
-			r = lower_setattr(mfd, lw->path, cfg->userns_fd, e);
+			/* Whether it can be idmapped depends on the type: name it. */
+			if (asprintf(&what, "%s (%s image)", lw->path, fstype) < 0)
+				return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "lowerdir %s", lw->path);
+			r = lower_setattr(mfd, what, cfg->userns_fd, e);
 			if (r < 0)
 				return r;
 		}

@@ -119,14 +119,20 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 	return 0;
 }
 
-static int check_target(const char *target, struct cfs_error *e)
+/* utab needs the canonical path: umount(8) matches its entries against
+ * mountinfo, and mount(8) canonicalizes, but a runtime may pass "m" or "./m". */
+static int resolve_target(const char *target, char **ret, struct cfs_error *e)
 {
+	_cleanup_free_ char *path = realpath(target, NULL);
 	struct stat st;
 
-	if (stat(target, &st) < 0)
+	if (!path)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
+	if (stat(path, &st) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
 	if (!S_ISDIR(st.st_mode))
 		return cfs_fail(e, CFS_STAGE_MOUNT, -ENOTDIR, "mount point %s", target);
+	*ret = TAKE_PTR(path);
 	return 0;
 }
 
@@ -242,9 +248,11 @@ static int apply_propagation(const char *target, unsigned long propagation, stru
 	return 0;
 }
 
-int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
+int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 {
 	struct mount_plan *p = calloc(1, sizeof(*p));
+	struct cfs_mount_args resolved = *args, *a = &resolved;
+	_cleanup_free_ char *target = NULL;
 	_cleanup_close_ int userns_fd = -EBADF;
 	const char *strategy = "bind";
 	bool mounted = false;
@@ -268,9 +276,10 @@ int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e)
 		if (r < 0)
 			goto out;
 	}
-	r = check_target(a->target, e);
+	r = resolve_target(args->target, &target, e);
 	if (r < 0)
 		goto out;
+	a->target = target;
 	if (!(p->opts.flags & (MS_REMOUNT | MS_BIND))) {
 		r = check_upper_work(p, p->opts.flags, e);
 		if (r < 0)

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,13 @@ int tmpdir_create(const char *base, struct cfs_tmpdir *ret, struct cfs_error *e)
 			return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot create a temp directory");
 		if (!mkdtemp(path))
 			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create a temp directory in %s", base);
+		/* Until the flock below the directory looks stale: a cleanup in
+		 * another helper may take it between mkdtemp and open (ENOENT), or
+		 * between open and flock (no links left once we hold the lock).
+		 * Either way, make another one. */
 		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			continue;
 		if (fd < 0) {
 			r = negerrno();
 			(void)rmdir(path);
@@ -106,7 +113,6 @@ int tmpdir_create(const char *base, struct cfs_tmpdir *ret, struct cfs_error *e)
 		while (flock(fd, LOCK_EX) < 0)
 			if (errno != EINTR)
 				return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot lock %s", path);
-		/* A stale cleanup running between mkdtemp and flock may have taken it. */
 		if (fstat(fd, &st) < 0)
 			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot stat %s", path);
 		if (st.st_nlink == 0)
@@ -136,20 +142,30 @@ int tmpdir_attach(struct cfs_tmpdir *t, int mnt_fd, char **ret_path, struct cfs_
 	return 0;
 }
 
-/* rmdir only: a directory that still holds anything is a mount we must not touch. */
+/* rmdir only: a directory that still holds anything is a mount we must not touch.
+ * A layer is unmounted without MNT_DETACH first: a busy one is in use by someone
+ * and detaching it would hide that; the stale cleanup detaches as a second try,
+ * its owner being dead. */
 static int remove_layer_dir(int dfd, const char *dir, const char *name, bool detach_fallback)
 {
-	char path[4096];
+	char path[PATH_MAX];
+	int n;
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	n = snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	/* EINVAL: not a mountpoint (a helper killed before move_mount). */
 	if (umount2(path, UMOUNT_NOFOLLOW) < 0 && errno != EINVAL) {
 		int r = negerrno();
 
 		if (!detach_fallback || umount2(path, UMOUNT_NOFOLLOW | MNT_DETACH) < 0) {
-			verbose("cannot unmount temp layer %s: %s, leaving it for a later run", path, strerror(-r));
+			verbose("cannot unmount temp layer %s: %s, leaving it for a later run", path,
+				strerror(-r));
 			return r;
 		}
+		verbose("temp layer %s was busy (%s): detached it", path, strerror(-r));
 	}
+	/* EBUSY here: something is mounted on it again; ENOTEMPTY: not ours. */
 	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0) {
 		int r = negerrno();
 
@@ -172,6 +188,8 @@ int tmpdir_release(struct cfs_tmpdir *t)
 		if (remove_layer_dir(t->fd, t->path, name, false) < 0)
 			left++;
 	}
+	/* rmdir before the lock goes: a cleanup that gets the lock afterwards
+	 * finds nothing, never a directory of ours that is half removed. */
 	if (left == 0 && rmdir(t->path) < 0)
 		verbose("cannot remove %s: %m, leaving it for a later run", t->path);
 	close(t->fd);
@@ -182,21 +200,37 @@ int tmpdir_release(struct cfs_tmpdir *t)
 	return left;
 }
 
+static DIR *opendir_at(int fd)
+{
+	int dup_fd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	DIR *d;
+
+	if (dup_fd < 0)
+		return NULL;
+	d = fdopendir(dup_fd);
+	if (!d)
+		close(dup_fd);
+	return d;
+}
+
+/* 1: removed, 0: a live helper's (its flock is held), < 0: left in place. */
 static int clean_one(int basefd, const char *base, const char *name)
 {
 	_cleanup_close_ int fd = -EBADF;
-	char dir[4096];
+	char dir[PATH_MAX];
 	DIR *d;
 	struct dirent *de;
-	int left = 0;
+	int left = 0, n;
 
 	fd = openat(basefd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
-		return negerrno();
+		return negerrno(); /* ENOENT: its helper or another cleanup removed it */
 	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 0 : negerrno(); /* a live helper's */
-	snprintf(dir, sizeof(dir), "%s/%s", base, name);
-	d = fdopendir(dup(fd));
+		return errno == EWOULDBLOCK ? 0 : negerrno();
+	n = snprintf(dir, sizeof(dir), "%s/%s", base, name);
+	if (n < 0 || (size_t)n >= sizeof(dir))
+		return -ENAMETOOLONG;
+	d = opendir_at(fd);
 	if (!d)
 		return negerrno();
 	while ((de = readdir(d))) {
@@ -208,6 +242,8 @@ static int clean_one(int basefd, const char *base, const char *name)
 	closedir(d);
 	if (left)
 		return -EBUSY;
+	/* Under our lock: a helper that made this name and has not locked it
+	 * yet sees the directory gone and makes another one. */
 	if (unlinkat(basefd, name, AT_REMOVEDIR) < 0)
 		return negerrno();
 	verbose("removed stale temp directory %s", dir);
@@ -217,6 +253,7 @@ static int clean_one(int basefd, const char *base, const char *name)
 int tmpdir_clean_stale(const char *base)
 {
 	_cleanup_close_ int basefd = -EBADF;
+	struct stat st;
 	DIR *d;
 	struct dirent *de;
 	int removed = 0;
@@ -224,7 +261,13 @@ int tmpdir_clean_stale(const char *base)
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (basefd < 0)
 		return errno == ENOENT ? 0 : negerrno();
-	d = fdopendir(dup(basefd));
+	/* The rule tmpdir_create enforces: never clean in a directory others
+	 * could have filled. */
+	if (fstat(basefd, &st) < 0)
+		return negerrno();
+	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+		return -EPERM;
+	d = opendir_at(basefd);
 	if (!d)
 		return negerrno();
 	while ((de = readdir(d))) {

@@ -33,8 +33,9 @@ int tmpdir_attach(struct cfs_tmpdir *t, int mnt_fd, char **ret_path, struct cfs_
  * number of layers that could not be removed. */
 int tmpdir_release(struct cfs_tmpdir *t);
 
-/* Unmounts and removes directories under base that no live helper holds.
- * Returns how many were removed, or a negative errno. */
+/* Unmounts and removes directories under base that no live helper holds
+ * (rmdir only, never recursive).  Returns how many were removed, or a negative
+ * errno: -EPERM when base is not root's with mode 0700. */
 int tmpdir_clean_stale(const char *base);
 
 #endif

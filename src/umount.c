@@ -9,8 +9,11 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <libmount/libmount.h>
+
 #include "log.h"
 #include "mountns.h"
+#include "mountpoint.h"
 #include "options.h"
 #include "privs.h"
 #include "tmpdir.h"
@@ -19,63 +22,246 @@
 #include "utab.h"
 
 #define SECURITY_LABEL_XATTR "security.selinux"
+/* SELinux contexts are far shorter; a longer label is not ours to copy. */
+#define LABEL_MAX 4096
+
+/* What the directory looked like before the rmdir, to make it again. */
+struct saved_dir {
+	dev_t dev;
+	ino_t ino;
+	uid_t uid;
+	gid_t gid;
+	mode_t mode;
+	char label[LABEL_MAX];
+	size_t label_len; /* 0: no label to restore */
+};
 
 static int is_mountpoint(const char *path, bool *ret)
 {
-	struct statx stx;
+	struct libmnt_table *tb;
+	int r;
 
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, 0, &stx) < 0)
-		return negerrno();
-	if (!(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
-		return -EOPNOTSUPP; /* Linux < 5.8 */
-	*ret = !!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+	r = mountpoint_check(path, ret);
+	if (r != -EOPNOTSUPP)
+		return r;
+	/* Linux < 5.8 has no STATX_ATTR_MOUNT_ROOT: ask mountinfo. */
+	tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!tb)
+		return -ENOENT;
+	*ret = mnt_table_find_target(tb, path, MNT_ITER_BACKWARD) != NULL;
+	mnt_unref_table(tb);
 	return 0;
 }
 
-int umount_rmdir_recreate(const char *path)
+static int save_dir(int dfd, const char *name, struct saved_dir *ret)
 {
-	char label[256];
-	ssize_t label_len;
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+	ssize_t n;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return negerrno();
+	if (fstat(fd, &st) < 0)
+		return negerrno();
+	ret->dev = st.st_dev;
+	ret->ino = st.st_ino;
+	ret->uid = st.st_uid;
+	ret->gid = st.st_gid;
+	ret->mode = st.st_mode & 07777;
+	n = fgetxattr(fd, SECURITY_LABEL_XATTR, ret->label, sizeof(ret->label));
+	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP && errno != ERANGE)
+		return negerrno();
+	ret->label_len = n > 0 ? (size_t)n : 0;
+	return 0;
+}
+
+/* mkdirat never follows a symlink planted at name (EEXIST), and the new
+ * directory stays root's and 0700 until it is ours for sure: whoever can write
+ * the parent and swaps in a directory of his own between mkdirat and openat
+ * gets nothing chowned. */
+static int recreate_dir(int dfd, const char *name, const struct saved_dir *s)
+{
+	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
+
+	if (mkdirat(dfd, name, 0700) < 0)
+		return negerrno();
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return negerrno();
+	if (fstat(fd, &st) < 0)
+		return negerrno();
+	if (st.st_uid != geteuid() || st.st_nlink != 2)
+		return -EPERM;
+	/* fchmod after fchown: chown may clear the set-id bits. */
+	if (fchown(fd, s->uid, s->gid) < 0 || fchmod(fd, s->mode) < 0)
+		return negerrno();
+	if (s->label_len > 0 &&
+	    fsetxattr(fd, SECURITY_LABEL_XATTR, s->label, s->label_len, 0) < 0)
+		return negerrno();
+	return 0;
+}
+
+int umount_rmdir_recreate(const char *path, bool *ret_removed)
+{
+	_cleanup_free_ char *parent = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	struct saved_dir saved;
+	const char *name, *slash;
 	struct stat st;
 	bool mounted = false;
 	int r;
 
+	*ret_removed = false;
+	slash = strrchr(path, '/');
+	if (path[0] != '/' || !slash || !slash[1])
+		return -EINVAL; /* "/" or not canonical */
+	name = slash + 1;
+	parent = strndup(path, slash == path ? 1 : (size_t)(slash - path));
+	if (!parent)
+		return -ENOMEM;
+	/* From here on, name in the parent's fd: nothing else is looked up again. */
+	dfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negerrno();
+	/* The kernel would answer EBUSY too; asking first keeps the label read
+	 * below from being the label of whatever is mounted on top. */
 	r = is_mountpoint(path, &mounted);
 	if (r < 0)
 		return r;
 	if (mounted)
-		return -EBUSY; /* something else is still mounted here: leave it */
-	if (lstat(path, &st) < 0)
+		return -EBUSY;
+	r = save_dir(dfd, name, &saved);
+	if (r < 0)
+		return r;
+	/* Still the directory we looked at: not swapped for another one. */
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return negerrno();
-	if (!S_ISDIR(st.st_mode))
-		return -ENOTDIR;
-	label_len = lgetxattr(path, SECURITY_LABEL_XATTR, label, sizeof(label));
-	if (rmdir(path) < 0)
+	if (st.st_dev != saved.dev || st.st_ino != saved.ino)
+		return -ESTALE;
+	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
 		return negerrno();
-	if (mkdir(path, st.st_mode & 07777) < 0)
-		return negerrno();
-	/* mkdir(2) applies the umask and a new owner: put back what was there. */
-	if (lchown(path, st.st_uid, st.st_gid) < 0 || chmod(path, st.st_mode & 07777) < 0)
-		return negerrno();
-	if (label_len > 0 && lsetxattr(path, SECURITY_LABEL_XATTR, label, (size_t)label_len, 0) < 0)
-		return negerrno();
+	*ret_removed = true;
+	return recreate_dir(dfd, name, &saved);
+}
+
+int umount_attrs_format(bool rmdir, const char *tmpdir, char **ret)
+{
+	_cleanup_free_ char *attrs = NULL, *quoted = NULL;
+	const char *value = tmpdir;
+
+	if (!rmdir && mnt_optstr_append_option(&attrs, UMOUNT_ATTR_RMDIR, "no") < 0)
+		return -ENOMEM;
+	if (tmpdir && strcmp(tmpdir, CFS_DEFAULT_TMPDIR) != 0) {
+		/* libmount's optstr rule: commas inside double quotes are not
+		 * separators, and a double quote cannot be escaped.  Such a base
+		 * is not recorded: the next mount using it still cleans it. */
+		if (strchr(tmpdir, '"')) {
+			verbose("cfs.tmpdir=%s holds a double quote: not recorded in utab, "
+				"so umount.cfsoverlay will not clean it, ignoring",
+				tmpdir);
+			*ret = TAKE_PTR(attrs);
+			return 0;
+		}
+		if (strchr(tmpdir, ',')) {
+			if (asprintf(&quoted, "\"%s\"", tmpdir) < 0)
+				return -ENOMEM;
+			value = quoted;
+		}
+		if (mnt_optstr_append_option(&attrs, UMOUNT_ATTR_TMPDIR, value) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(attrs);
 	return 0;
 }
 
-static bool rmdir_wanted(const char *target)
+int umount_attrs_parse(const char *attrs, bool *ret_rmdir, char **ret_tmpdir)
 {
-	_cleanup_free_ char *attrs = NULL;
+	char *v = NULL, *tmpdir = NULL;
+	size_t len = 0;
+	bool rmdir = true;
+	int r;
 
-	if (utab_get_attrs(target, &attrs) < 0 || !attrs)
-		return true;
-	return !strstr(attrs, "cfs.rmdir=no");
+	if (attrs) {
+		r = mnt_optstr_get_option(attrs, UMOUNT_ATTR_RMDIR, &v, &len);
+		if (r < 0)
+			return r;
+		if (r == 0 && len == 2 && !strncmp(v, "no", 2))
+			rmdir = false;
+		r = mnt_optstr_get_option(attrs, UMOUNT_ATTR_TMPDIR, &v, &len);
+		if (r < 0)
+			return r;
+		if (r == 0 && len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+			v++;
+			len -= 2;
+		}
+		if (r == 0 && len > 0 && !(tmpdir = strndup(v, len)))
+			return -ENOMEM;
+	}
+	*ret_rmdir = rmdir;
+	*ret_tmpdir = tmpdir;
+	return 0;
+}
+
+/* The mount's copies elsewhere go with the mountpoint.  The unmount has
+ * succeeded whatever happens here, so nothing below fails it. */
+static void remove_copies(const char *target)
+{
+	bool removed = false;
+	int r;
+
+	r = umount_rmdir_recreate(target, &removed);
+	if (r >= 0) {
+		verbose("removed and recreated %s: copies in other mount namespaces are gone", target);
+		return;
+	}
+	if (removed) {
+		/* The mount is gone, but so is the directory fstab names: say it
+		 * even without -v. */
+		log_error("%s was removed to detach copies of the mount in other namespaces, but "
+			  "making it again failed: %s",
+			  target, strerror(-r));
+		return;
+	}
+	switch (r) {
+	case -ENOTEMPTY:
+	case -EEXIST:
+		verbose("keeping %s: it is not empty (files hidden under the mount), so copies of "
+			"the mount in other namespaces stay, ignoring",
+			target);
+		break;
+	case -ESTALE:
+		verbose("keeping %s: it changed while it was being looked at, ignoring", target);
+		break;
+	case -EBUSY:
+		verbose("keeping %s: it is still a mountpoint or in use here (stacked mounts?), so "
+			"copies of the mount in other namespaces stay, ignoring",
+			target);
+		break;
+	default:
+		verbose("keeping %s: cannot remove it (%s), so copies of the mount in other "
+			"namespaces stay, ignoring",
+			target, strerror(-r));
+	}
+}
+
+static void clean_tmpdir(const char *base)
+{
+	int r = tmpdir_clean_stale(base);
+
+	if (r < 0)
+		verbose("cannot clean stale temp directories in %s: %s, ignoring", base, strerror(-r));
+	else if (r > 0)
+		verbose("removed %d stale temp director%s in %s", r, r == 1 ? "y" : "ies", base);
 }
 
 int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 {
+	_cleanup_free_ char *attrs = NULL, *tmpdir = NULL;
 	char target[PATH_MAX];
-	bool mounted = false, want_rmdir;
-	int flags = UMOUNT_NOFOLLOW, r;
+	bool mounted = false, want_rmdir = true;
+	int flags = UMOUNT_NOFOLLOW, r, utab_r = 0;
 
 	r = privs_check(e);
 	if (r < 0)
@@ -92,7 +278,13 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
 	if (!mounted)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s: not mounted", target);
-	want_rmdir = rmdir_wanted(target);
+	/* Read before the entry goes: what the mount asked of its umount. */
+	r = utab_get_attrs(target, &attrs);
+	if (r >= 0)
+		r = umount_attrs_parse(attrs, &want_rmdir, &tmpdir);
+	if (r < 0)
+		verbose("cannot read the utab attributes of %s: %s, using the defaults", target,
+			strerror(-r));
 
 	if (a->lazy)
 		flags |= MNT_DETACH;
@@ -101,25 +293,24 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	if (umount2(target, flags) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot unmount %s", target);
 		if (r == -EBUSY)
-			cfs_hint(e, "target is busy: a process uses it, or see umount -l");
+			cfs_hint(e, "target is busy: a process uses it; see fuser -vm %s, or umount -l",
+				 target);
 		return r;
 	}
-	verbose("unmounted %s", target);
-	if (!a->no_utab) {
-		r = utab_remove(target, e);
-		if (r < 0)
-			return r;
-	}
-	if (want_rmdir) {
-		r = umount_rmdir_recreate(target);
-		if (r < 0)
-			verbose("cannot remove copies of %s from other namespaces: rmdir: %s, ignoring",
-				target, strerror(-r));
-		else
-			verbose("removed and recreated %s: copies in other namespaces are gone", target);
-	}
-	r = tmpdir_clean_stale(CFS_DEFAULT_TMPDIR);
-	if (r < 0)
-		verbose("cannot clean %s: %s, ignoring", CFS_DEFAULT_TMPDIR, strerror(-r));
-	return 0;
+	verbose("unmounted %s%s%s", target, a->lazy ? " (lazy)" : "", a->force ? " (forced)" : "");
+	/* A utab failure is reported (exit 16) after the cleanup: the mount is
+	 * gone whatever utab says. */
+	if (!a->no_utab)
+		utab_r = utab_remove(target, e);
+
+	if (want_rmdir)
+		remove_copies(target);
+	else
+		verbose("keeping %s as cfs.rmdir=no asked: copies in other namespaces stay", target);
+
+	if (tmpdir)
+		clean_tmpdir(tmpdir);
+	if (!tmpdir || strcmp(tmpdir, CFS_DEFAULT_TMPDIR) != 0)
+		clean_tmpdir(CFS_DEFAULT_TMPDIR);
+	return utab_r;
 }

@@ -14,6 +14,7 @@ static const char *stage_name(enum cfs_stage s)
 	case CFS_STAGE_USAGE: return "usage";
 	case CFS_STAGE_PERM: return "perm";
 	case CFS_STAGE_SETUP: return "setup";
+	case CFS_STAGE_SYSTEM: return "system";
 	case CFS_STAGE_MOUNT: return "mount";
 	case CFS_STAGE_UTAB: return "utab";
 	case CFS_STAGE_INTERNAL: return "internal";
@@ -30,6 +31,8 @@ static const struct {
 	enum cfs_exit want;
 } exit_rows[] = {
 	{ CFS_STAGE_USAGE, 0, CFS_EX_USAGE },
+	{ CFS_STAGE_SYSTEM, -ENODEV, CFS_EX_SYSERR },
+	{ CFS_STAGE_SYSTEM, -EBUSY, CFS_EX_SYSERR },
 	{ CFS_STAGE_USAGE, -EINVAL, CFS_EX_USAGE },
 	{ CFS_STAGE_USAGE, -ENOENT, CFS_EX_USAGE },
 	{ CFS_STAGE_USAGE, -E2BIG, CFS_EX_USAGE },
