@@ -123,8 +123,15 @@ int layers_join(const struct cfs_layers *l, size_t strip, char **ret)
 			if (l->v[i].data_only)
 				*p++ = ':';
 		}
-		if (strip && strlen(path) > strip)
+		if (strip && strlen(path) > strip) {
 			path += strip;
+			/* "dir//x" is still x under dir, and "dir//" is dir itself:
+			 * a leading slash left here would make the path absolute. */
+			while (*path == '/')
+				path++;
+			if (!*path)
+				path = ".";
+		}
 		p += layers_escape(path, p);
 	}
 	*p = '\0';

@@ -19,6 +19,7 @@
 #include "overlay.h"
 #include "privs.h"
 #include "tmpdir.h"
+#include "umount.h"
 #include "util.h"
 #include "utab.h"
 
@@ -333,7 +334,16 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 	if (r < 0)
 		goto out;
 	if (!a->no_utab) {
-		r = utab_add(a->source, a->target, p->opts.flags & (MS_BIND | MS_REC), p->opts.utab_opts, p->opts.rmdir ? NULL : "cfs.rmdir=no", e);
+		_cleanup_free_ char *attrs = NULL;
+
+		/* What umount.cfsoverlay must know: cfs.rmdir=no, a cfs.tmpdir
+		 * other than the default (to reclaim what killed helpers left). */
+		r = umount_attrs_format(p->opts.rmdir, p->opts.tmpdir, &attrs);
+		if (r < 0) {
+			cfs_fail(e, CFS_STAGE_UTAB, r, "cannot record %s in utab", a->target);
+			goto out;
+		}
+		r = utab_add(a->source, a->target, p->opts.flags & (MS_BIND | MS_REC), p->opts.utab_opts, attrs, e);
 		if (r < 0)
 			goto out;
 	}

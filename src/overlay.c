@@ -311,13 +311,16 @@ done:
 static int absolute_rest(const struct cfs_mount_opts *o, char **ret)
 {
 	struct cfs_mount_opts abs = *o;
-	_cleanup_free_ char *up = NULL, *work = NULL, *cwd = NULL;
-	char buf[4096 * 2 + 2];
+	_cleanup_free_ char *up = NULL, *work = NULL, *cwd = NULL, *buf = NULL;
 
 	if ((o->upperdir && o->upperdir[0] != '/') || (o->workdir && o->workdir[0] != '/')) {
 		cwd = getcwd(NULL, 0);
 		if (!cwd)
 			return negerrno();
+		/* Escaping at most doubles every byte. */
+		buf = malloc(2 * strlen(cwd) + 1);
+		if (!buf)
+			return -ENOMEM;
 		buf[layers_escape(cwd, buf)] = '\0';
 		if (o->upperdir && o->upperdir[0] != '/' && asprintf(&up, "%s/%s", buf, o->upperdir) < 0)
 			return -ENOMEM;

@@ -39,7 +39,8 @@ static int mount_is_shared(const char *path, bool *ret_shared, bool *ret_is_root
 			continue;
 		if (id != stx.stx_mnt_id)
 			continue;
-		*ret_shared = strstr(line + off, " shared:") && strstr(line + off, " shared:") < strstr(line + off, " - ");
+		*ret_shared = strstr(line + off, " shared:") &&
+			      strstr(line + off, " shared:") < strstr(line + off, " - ");
 		*ret_is_root = strcmp(mountpoint, path) == 0;
 		r = 0;
 		break;
@@ -55,19 +56,25 @@ static int prepare_base(const char *base, struct cfs_error *e)
 	int r;
 
 	if (base[0] != '/')
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.tmpdir=%s: must be an absolute path", base);
+		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.tmpdir=%s: must be an absolute path",
+				base);
 	if (mkdir(base, 0700) < 0 && errno != EEXIST)
-		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create temp location %s", base);
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create temp location %s",
+				base);
 	if (lstat(base, &st) < 0)
 		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "temp location %s", base);
+	/* An unsafe location is the caller's setup to fix: exit 1, like a permission. */
 	if (S_ISLNK(st.st_mode))
-		return cfs_fail(e, CFS_STAGE_SETUP, 0, "refusing temp location %s: it is a symlink", base);
+		return cfs_fail(e, CFS_STAGE_PERM, 0, "refusing temp location %s: it is a symlink",
+				base);
 	if (!S_ISDIR(st.st_mode))
-		return cfs_fail(e, CFS_STAGE_SETUP, 0, "refusing temp location %s: not a directory", base);
+		return cfs_fail(e, CFS_STAGE_PERM, 0, "refusing temp location %s: not a directory",
+				base);
 	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
-		return cfs_fail(e, CFS_STAGE_SETUP, 0,
-				"refusing temp location %s: must be owned by root with mode 0700 (is %u, %04o)",
-				base, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+		return cfs_fail(
+			e, CFS_STAGE_PERM, 0,
+			"refusing temp location %s: must be owned by root with mode 0700 (is %u, %04o)",
+			base, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 
 	r = mount_is_shared(base, &shared, &is_root);
 	if (r < 0)
@@ -76,9 +83,11 @@ static int prepare_base(const char *base, struct cfs_error *e)
 		return 0;
 	verbose("temp location %s propagates: making it a private mount", base);
 	if (!is_root && mount(base, base, NULL, MS_BIND, NULL) < 0)
-		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot bind temp location %s", base);
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot bind temp location %s",
+				base);
 	if (mount(NULL, base, NULL, MS_PRIVATE, NULL) < 0)
-		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot make %s a private mount", base);
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot make %s a private mount",
+				base);
 	return 0;
 }
 
@@ -95,9 +104,11 @@ int tmpdir_create(const char *base, struct cfs_tmpdir *ret, struct cfs_error *e)
 		struct stat st;
 
 		if (asprintf(&path, "%s/" TMPDIR_PREFIX "XXXXXX", base) < 0)
-			return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot create a temp directory");
+			return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM,
+					"cannot create a temp directory");
 		if (!mkdtemp(path))
-			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create a temp directory in %s", base);
+			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(),
+					"cannot create a temp directory in %s", base);
 		/* Until the flock below the directory looks stale: a cleanup in
 		 * another helper may take it between mkdtemp and open (ENOENT), or
 		 * between open and flock (no links left once we hold the lock).
@@ -112,7 +123,8 @@ int tmpdir_create(const char *base, struct cfs_tmpdir *ret, struct cfs_error *e)
 		}
 		while (flock(fd, LOCK_EX) < 0)
 			if (errno != EINTR)
-				return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot lock %s", path);
+				return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot lock %s",
+						path);
 		if (fstat(fd, &st) < 0)
 			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot stat %s", path);
 		if (st.st_nlink == 0)
@@ -132,10 +144,12 @@ int tmpdir_attach(struct cfs_tmpdir *t, int mnt_fd, char **ret_path, struct cfs_
 
 	snprintf(name, sizeof(name), "%zu", t->n_made);
 	if (mkdirat(t->fd, name, 0700) < 0)
-		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create %s/%s", t->path, name);
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create %s/%s", t->path,
+				name);
 	t->n_made++;
 	if (move_mount(mnt_fd, "", t->fd, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot attach a layer at %s/%s", t->path, name);
+		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot attach a layer at %s/%s",
+				t->path, name);
 	if (asprintf(&path, "%s/%s", t->path, name) < 0)
 		return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot attach a layer");
 	*ret_path = path;
@@ -159,8 +173,8 @@ static int remove_layer_dir(int dfd, const char *dir, const char *name, bool det
 		int r = negerrno();
 
 		if (!detach_fallback || umount2(path, UMOUNT_NOFOLLOW | MNT_DETACH) < 0) {
-			verbose("cannot unmount temp layer %s: %s, leaving it for a later run", path,
-				strerror(-r));
+			verbose("cannot unmount temp layer %s: %s, leaving it for a later run",
+				path, strerror(-r));
 			return r;
 		}
 		verbose("temp layer %s was busy (%s): detached it", path, strerror(-r));

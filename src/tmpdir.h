@@ -19,7 +19,10 @@ struct cfs_tmpdir {
 	size_t n_made;
 };
 
-#define CFS_TMPDIR_INIT { .path = NULL, .fd = -EBADF, .n_made = 0 }
+#define CFS_TMPDIR_INIT                                                                            \
+	{                                                                                          \
+		.path = NULL, .fd = -EBADF, .n_made = 0                                            \
+	}
 
 /* Creates or checks the base (0700 root:root, no symlink), then a fresh locked
  * directory inside it. */

@@ -69,8 +69,9 @@ static int save_dir(int dfd, const char *name, struct saved_dir *ret)
 	ret->uid = st.st_uid;
 	ret->gid = st.st_gid;
 	ret->mode = st.st_mode & 07777;
+	/* A label that cannot be saved is a reason to keep the directory. */
 	n = fgetxattr(fd, SECURITY_LABEL_XATTR, ret->label, sizeof(ret->label));
-	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP && errno != ERANGE)
+	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP)
 		return negerrno();
 	ret->label_len = n > 0 ? (size_t)n : 0;
 	return 0;
@@ -92,13 +93,12 @@ static int recreate_dir(int dfd, const char *name, const struct saved_dir *s)
 		return negerrno();
 	if (fstat(fd, &st) < 0)
 		return negerrno();
-	if (st.st_uid != geteuid() || st.st_nlink != 2)
+	if (st.st_uid != geteuid() || !S_ISDIR(st.st_mode))
 		return -EPERM;
 	/* fchmod after fchown: chown may clear the set-id bits. */
 	if (fchown(fd, s->uid, s->gid) < 0 || fchmod(fd, s->mode) < 0)
 		return negerrno();
-	if (s->label_len > 0 &&
-	    fsetxattr(fd, SECURITY_LABEL_XATTR, s->label, s->label_len, 0) < 0)
+	if (s->label_len > 0 && fsetxattr(fd, SECURITY_LABEL_XATTR, s->label, s->label_len, 0) < 0)
 		return negerrno();
 	return 0;
 }
@@ -213,7 +213,8 @@ static void remove_copies(const char *target)
 
 	r = umount_rmdir_recreate(target, &removed);
 	if (r >= 0) {
-		verbose("removed and recreated %s: copies in other mount namespaces are gone", target);
+		verbose("removed and recreated %s: copies in other mount namespaces are gone",
+			target);
 		return;
 	}
 	if (removed) {
@@ -251,7 +252,8 @@ static void clean_tmpdir(const char *base)
 	int r = tmpdir_clean_stale(base);
 
 	if (r < 0)
-		verbose("cannot clean stale temp directories in %s: %s, ignoring", base, strerror(-r));
+		verbose("cannot clean stale temp directories in %s: %s, ignoring", base,
+			strerror(-r));
 	else if (r > 0)
 		verbose("removed %d stale temp director%s in %s", r, r == 1 ? "y" : "ies", base);
 }
@@ -293,8 +295,10 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	if (umount2(target, flags) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot unmount %s", target);
 		if (r == -EBUSY)
-			cfs_hint(e, "target is busy: a process uses it; see fuser -vm %s, or umount -l",
-				 target);
+			cfs_hint(
+				e,
+				"target is busy: a process uses it; see fuser -vm %s, or umount -l",
+				target);
 		return r;
 	}
 	verbose("unmounted %s%s%s", target, a->lazy ? " (lazy)" : "", a->force ? " (forced)" : "");
@@ -306,7 +310,8 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	if (want_rmdir)
 		remove_copies(target);
 	else
-		verbose("keeping %s as cfs.rmdir=no asked: copies in other namespaces stay", target);
+		verbose("keeping %s as cfs.rmdir=no asked: copies in other namespaces stay",
+			target);
 
 	if (tmpdir)
 		clean_tmpdir(tmpdir);

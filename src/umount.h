@@ -11,15 +11,15 @@
 #include "errors.h"
 
 /* Our utab ATTRS, written at mount time and read back by umount.cfsoverlay. */
-#define UMOUNT_ATTR_RMDIR  "cfs.rmdir"  /* "no": keep the mountpoint, copies stay */
+#define UMOUNT_ATTR_RMDIR  "cfs.rmdir"	/* "no": keep the mountpoint, copies stay */
 #define UMOUNT_ATTR_TMPDIR "cfs.tmpdir" /* a temp base other than the default */
 
 struct cfs_umount_args {
 	const char *target;
 	const char *ns; /* -N */
-	bool lazy;      /* -l: MNT_DETACH */
-	bool force;     /* -f: MNT_FORCE */
-	bool no_utab;   /* -n */
+	bool lazy;	/* -l: MNT_DETACH */
+	bool force;	/* -f: MNT_FORCE */
+	bool no_utab;	/* -n */
 };
 
 int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e);

@@ -80,17 +80,17 @@ int utab_get_attrs(const char *target, char **ret_attrs)
 	struct libmnt_table *tb = mnt_new_table();
 	struct libmnt_fs *fs;
 	const char *attrs;
-	int r = 0;
+	int r;
 
 	*ret_attrs = NULL;
 	if (!tb)
 		return -ENOMEM;
-	/* NULL: libmount's own utab path, honouring LIBMOUNT_UTAB. */
-	r = mnt_table_parse_file(tb, getenv("LIBMOUNT_UTAB") ? getenv("LIBMOUNT_UTAB") : "/run/mount/utab");
-	if (r < 0) {
-		r = (r == -ENOENT) ? 0 : r;
+	/* utab parses only as a part of the mount table: libmount merges each of
+	 * its lines into the mountinfo entry with the same source, target and root
+	 * (and honours LIBMOUNT_UTAB).  Parsed on its own, it reads as an fstab. */
+	r = mnt_table_parse_mtab(tb, NULL);
+	if (r < 0)
 		goto out;
-	}
 	fs = mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
 	attrs = fs ? mnt_fs_get_attributes(fs) : NULL;
 	if (attrs && !(*ret_attrs = strdup(attrs)))

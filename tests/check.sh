@@ -4,7 +4,14 @@
 set -e
 cd "$(dirname "$0")/.."
 sanitizers=no
-[ "${1:-}" = "--sanitizers" ] && sanitizers=yes
+fuzz=no
+for arg in "$@"; do
+	case $arg in
+	--sanitizers) sanitizers=yes ;;
+	--fuzz) fuzz=yes ;;
+	*) echo "usage: tests/check.sh [--sanitizers] [--fuzz]" >&2; exit 2 ;;
+	esac
+done
 
 [ -x configure ] || ./autogen.sh >/dev/null
 
@@ -30,6 +37,11 @@ run_suite _build
 if [ "$sanitizers" = yes ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 		run_suite _build-asan --enable-sanitizers CC=clang
+fi
+if [ "$fuzz" = yes ]; then
+	# libFuzzer harnesses (tests/fuzz), FUZZ_SECONDS (60) each, built with
+	# clang against _build's config.h.
+	FUZZ_SECONDS=${FUZZ_SECONDS:-60} tests/fuzz/run.sh _build || status=1
 fi
 echo "$total_pass passed, $total_fail failed, $total_skip skipped"
 exit $status

@@ -306,6 +306,9 @@ Test(layers, join_strip_table)
 		{ "/s/x\\:1:/s/x\\:2", "x\\:1:x\\:2" },
 		{ "/a/b/c", "c" },
 		{ "/a/b:/a/b/c", "b:b/c" },
+		/* Doubled slashes must not leave an absolute path behind. */
+		{ "/var/lib/x//1:/var/lib/x//2", "1:2" },
+		{ "/a//b:/a/b/c", "b:b/c" },
 		{ CTRD_SNAPSHOTS "/1/fs:" CTRD_SNAPSHOTS "/12/fs", "1/fs:12/fs" },
 	};
 

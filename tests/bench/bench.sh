@@ -1,0 +1,195 @@
+#!/bin/bash
+# make bench: how far mount.cfsoverlay is from the floor, from one run.
+#
+#   bench.sh [BUILDDIR]        the helpers in BUILDDIR, bench_min in
+#                              BUILDDIR/tests/bench (or BENCH_MIN=PATH)
+#   BENCH_REPS=N bench.sh      fewer repetitions (default 21, odd is best)
+#
+# Not a test: it prints numbers and fails only when a mount fails.  Every
+# figure is a median over BENCH_REPS runs in which the programs compared run
+# in rotating order (bench_min time), so that drift and caches hit them alike.
+# Each run is a mount and an umount, each its own fork+exec, for the helper
+# and for bench_min alike; bench_min mount issues only the syscalls that the
+# configuration needs (see bench_min.c).
+#
+# Tables:
+#   1. mount+umount per layer count, idmapped or not, per strategy: helper,
+#      bench_min, their ratio, and plain mount(2) for the non-idmapped case;
+#      peak RSS of mount.cfsoverlay and umount.cfsoverlay.
+#   2. mount -t cfsoverlay + umount against mount -t overlay + umount (one
+#      layer, through mount(8) and utab).
+#   3. stacks of erofs images, with and without direct-io.
+#
+# Like the integration tests it runs in a private mount namespace, with the
+# built helpers layered over /usr/sbin so that mount(8) finds them, and
+# LIBMOUNT_UTAB in its work directory; nothing outlives it.  The layers are
+# laid out as containerd's overlayfs snapshotter lays them out.
+
+set -eu
+
+BUILD=$(cd "${1:-${CFS_BUILDDIR:-.}}" && pwd)
+MOUNT_HELPER=$BUILD/mount.cfsoverlay
+UMOUNT_HELPER=$BUILD/umount.cfsoverlay
+MIN=${BENCH_MIN:-$BUILD/tests/bench/bench_min}
+REPS=${BENCH_REPS:-21}
+LAYER_COUNTS="1 10 100 500"
+IMAGE_COUNTS="1 10 50"
+IDMAP="uidmap=0:100000:65536,gidmap=0:100000:65536"
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "needs root (real mounts)"
+for f in "$MOUNT_HELPER" "$UMOUNT_HELPER" "$MIN"; do
+	[ -x "$f" ] || die "$f is not built (make bench builds bench_min)"
+done
+if [ -z "${CFS_BENCH_IN_NS:-}" ]; then
+	CFS_BENCH_IN_NS=1 BENCH_MIN=$MIN exec unshare -m --propagation private bash "$0" "$BUILD"
+fi
+
+WORK=$(mktemp -d /tmp/cfs-bench.XXXXXX)
+# Deepest mounts first; rm never crosses into a filesystem still mounted.
+cleanup() {
+	local m
+	cd /
+	for _ in 1 2 3; do
+		findmnt -rn -o TARGET | grep -F "$WORK" | sort -r | while read -r m; do
+			umount -l "$m" 2>/dev/null
+		done
+	done
+	rm -rf --one-file-system "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+export LIBMOUNT_UTAB=$WORK/utab
+
+mkdir -p "$WORK/.sbin/lower" "$WORK/.sbin/upper" "$WORK/.sbin/work"
+cp "$MOUNT_HELPER" "$UMOUNT_HELPER" "$WORK/.sbin/lower/"
+mount -t overlay overlay -o "lowerdir=$WORK/.sbin/lower:/usr/sbin" /usr/sbin ||
+	die "cannot layer the built helpers over /usr/sbin"
+cd "$WORK"
+
+SNAP=$WORK/io.containerd.snapshotter.v1.overlayfs/snapshots
+UPPER=$SNAP/501/fs
+WORKDIR=$SNAP/501/work
+M=$WORK/rootfs
+mkdir -p "$UPPER" "$WORKDIR" "$M" "$WORK/cmd" "$WORK/tmp"
+chmod 0700 "$WORK/tmp"
+for ((i = 1; i <= 500; i++)); do
+	mkdir -p "$SNAP/$i/fs/etc"
+	echo "$i" >"$SNAP/$i/fs/etc/layer$i"
+done
+
+# lowerdir_of N: the N newest snapshots, top layer first as overlay wants.
+lowerdir_of() {
+	local n=$1 i s=
+	for ((i = n; i >= 1; i--)); do s+="$SNAP/$i/fs:"; done
+	echo "${s%:}"
+}
+
+# cmds NAME LINE...: a command list for bench_min time, one line a command.
+cmds() {
+	local name=$1
+	shift
+	printf '%s\n' "$@" >"$WORK/cmd/$name"
+}
+
+# timeit NAME...: runs the lists, alternating; fills T[name] (total us) and
+# L1[name], L2[name] ("us/KiB" of each line).
+declare -A T L1 L2
+timeit() {
+	local out file total a b n
+	local files=()
+	for n in "$@"; do files+=("$WORK/cmd/$n"); done
+	out=$("$MIN" time "$REPS" "${files[@]}") || die "a timed command failed"
+	while read -r file total a b; do
+		file=${file##*/}
+		T[$file]=$total
+		L1[$file]=$a
+		L2[$file]=${b:-}
+	done <<<"$out"
+}
+
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
+us_of() { echo "${1%/*}"; }
+kib_of() { echo "${1#*/}"; }
+
+echo "cfsoverlay bench: $(uname -r), $(nproc) CPUs, median of $REPS runs each"
+echo "mount+umount wall time in ms (one fork+exec each); ratio = helper / bench_min;"
+echo "RSS: peak resident set (wait4 ru_maxrss) of mount.cfsoverlay / umount.cfsoverlay"
+echo
+echo "1. mount.cfsoverlay + umount.cfsoverlay, direct exec, upperdir+workdir"
+printf '%-6s %-6s %-7s %9s %9s %7s %9s %8s %9s %9s\n' \
+	layers idmap api helper min ratio 'mount(2)' 'h/mnt2' 'RSS mount' 'RSS umnt'
+for n in $LAYER_COUNTS; do
+	for idm in no yes; do
+		opts="lowerdir=$(lowerdir_of "$n"),upperdir=$UPPER,workdir=$WORKDIR"
+		[ "$idm" = yes ] && opts+=",$IDMAP"
+		# One temp location for both: the cost of mkdir(2) there varies with
+		# the directory (up to 2x on ext4), and legacy idmapped runs make 500.
+		opts+=",cfs.tmpdir=$WORK/tmp"
+		for api in new legacy; do
+			cmds "h-$api" "$MOUNT_HELPER overlay $M -o $opts,cfs.api=$api" "$UMOUNT_HELPER $M"
+			cmds "m-$api" "$MIN mount overlay $M -o $opts,cfs.api=$api" "$MIN umount $M"
+		done
+		timeit h-new m-new h-legacy m-legacy
+		for api in new legacy; do
+			h=${T[h-$api]} m=${T[m-$api]} plain=- hp=-
+			# Without idmap the legacy floor is exactly one mount(2).
+			if [ "$idm" = no ]; then
+				plain=$(ms "${T[m-legacy]}")
+				hp=$(ratio "$h" "${T[m-legacy]}")
+			fi
+			printf '%-6s %-6s %-7s %9s %9s %7s %9s %8s %8sK %8sK\n' "$n" "$idm" "$api" \
+				"$(ms "$h")" "$(ms "$m")" "$(ratio "$h" "$m")" "$plain" "$hp" \
+				"$(kib_of "${L1[h-$api]}")" "$(kib_of "${L2[h-$api]}")"
+		done
+	done
+done
+
+echo
+echo "2. through mount(8) and utab, one layer: mount -t cfsoverlay vs mount -t overlay"
+opts="lowerdir=$SNAP/1/fs,upperdir=$UPPER,workdir=$WORKDIR"
+cmds cfs "mount -t cfsoverlay overlay $M -o $opts" "umount $M"
+cmds ovl "mount -t overlay overlay $M -o $opts" "umount $M"
+timeit cfs ovl
+printf '%-22s %9s %9s %9s\n' "" mount umount total
+for k in cfs ovl; do
+	[ "$k" = cfs ] && label="mount -t cfsoverlay" || label="mount -t overlay"
+	printf '%-22s %9s %9s %9s\n' "$label" \
+		"$(ms "$(us_of "${L1[$k]}")")" "$(ms "$(us_of "${L2[$k]}")")" "$(ms "${T[$k]}")"
+done
+printf '%-22s %9s %9s %9s\n' "ratio" "$(ratio "$(us_of "${L1[cfs]}")" "$(us_of "${L1[ovl]}")")" \
+	"$(ratio "$(us_of "${L2[cfs]}")" "$(us_of "${L2[ovl]}")")" "$(ratio "${T[cfs]}" "${T[ovl]}")"
+
+echo
+echo "3. erofs image layers (loop devices), mount.cfsoverlay + umount.cfsoverlay"
+if ! command -v mkfs.erofs >/dev/null; then
+	echo "skipped: mkfs.erofs is not installed"
+elif [ ! -e /dev/loop-control ]; then
+	echo "skipped: no /dev/loop-control"
+else
+	max=0
+	for n in $IMAGE_COUNTS; do [ "$n" -gt "$max" ] && max=$n; done
+	mkdir -p "$WORK/img"
+	for ((i = 1; i <= max; i++)); do
+		mkfs.erofs --quiet "$WORK/img/$i.erofs" "$SNAP/$i/fs" >/dev/null ||
+			die "mkfs.erofs failed"
+	done
+	printf '%-6s %9s %9s %9s %9s %7s\n' images mount umount 'dio mount' 'dio umnt' 'dio/no'
+	for n in $IMAGE_COUNTS; do
+		s=
+		for ((i = n; i >= 1; i--)); do s+="$WORK/img/$i.erofs:"; done
+		opts="lowerdir=${s%:},upperdir=$UPPER,workdir=$WORKDIR"
+		cmds img "$MOUNT_HELPER overlay $M -o $opts" "$UMOUNT_HELPER $M"
+		cmds dio "$MOUNT_HELPER overlay $M -o $opts,direct-io" "$UMOUNT_HELPER $M"
+		timeit img dio
+		printf '%-6s %9s %9s %9s %9s %7s\n' "$n" \
+			"$(ms "$(us_of "${L1[img]}")")" "$(ms "$(us_of "${L2[img]}")")" \
+			"$(ms "$(us_of "${L1[dio]}")")" "$(ms "$(us_of "${L2[dio]}")")" \
+			"$(ratio "${T[dio]}" "${T[img]}")"
+	done
+fi
+# A mount left behind by one run would slow down every later one.
+left=$(findmnt -rn -o TARGET | grep -F "$WORK" | grep -v "^$WORK/.sbin" || true)
+[ -z "$left" ] || die "mounts left behind: $left"
