@@ -6,6 +6,8 @@
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/openat2.h>
 #include <unistd.h>
 
 #include "idmap.h"
@@ -86,6 +88,10 @@ void lowers_free(struct cfs_lowers *l)
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].fd >= 0)
 			close(l->v[i].fd);
+	if (l->tree_dir && l->tree_fd >= 0)
+		close(l->tree_fd);
+	free(l->tree_dir);
+	l->tree_dir = NULL;
 	free(l->v);
 	l->v = NULL;
 	l->n = 0;
@@ -100,12 +106,65 @@ size_t lowers_count_images(const struct cfs_lowers *l)
 	return n;
 }
 
-static int prepare_one(struct cfs_lower *lw, const struct lower_config *cfg, struct cfs_error *e)
+/* Cloning and idmapping each layer costs an open_tree, a mount_setattr and,
+ * when the detached mount is dropped, an RCU grace period: for 500 layers that
+ * is most of the mount's time.  Layers that share a directory (containerd's
+ * snapshots/N/fs) are opened inside one idmapped clone of it instead.  A layer
+ * is taken from the tree only when it is the very inode its path names, so a
+ * symlink out of the tree or a mount below the directory (absent from the
+ * non-recursive clone) gets a clone of its own. */
+static void prepare_tree(const struct cfs_layers *layers, const struct lower_config *cfg,
+			 struct cfs_lowers *l)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	struct cfs_error ignored = { 0 };
+
+	if (cfg->userns_fd < 0 || layers->n < 2 || layers_common_dir(layers, &dir) < 0)
+		return;
+	fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	/* Any failure here is reported, if it matters, by the per-layer clone. */
+	if (fd < 0 || lower_setattr(fd, dir, cfg->userns_fd, &ignored) < 0)
+		return;
+	verbose("layers share one idmapped clone of %s", dir);
+	l->tree_fd = TAKE_FD(fd);
+	l->tree_dir = TAKE_PTR(dir);
+}
+
+static int open_in_tree(const struct cfs_lowers *l, struct cfs_lower *lw, const struct stat *st)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+	};
+	size_t n = l->tree_dir ? strlen(l->tree_dir) : 0;
+	struct stat tst;
+	int fd;
+
+	if (!n || strncmp(lw->path, l->tree_dir, n) || lw->path[n] != '/')
+		return -EXDEV;
+	fd = (int)syscall(SYS_openat2, l->tree_fd, lw->path + n + 1, &how, sizeof(how));
+	if (fd < 0)
+		return negerrno();
+	if (fstat(fd, &tst) < 0 || tst.st_dev != st->st_dev || tst.st_ino != st->st_ino) {
+		close(fd);
+		return -EXDEV;
+	}
+	lw->rel = lw->path + n + 1;
+	return fd;
+}
+
+static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw, const struct lower_config *cfg,
+		       struct cfs_error *e)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
 	int r;
 
+	/* mount(2) without an idmap takes a directory layer by its path: one
+	 * stat instead of an open, an fstat and a close per layer. */
+	if (!cfg->want_fds && cfg->userns_fd < 0 && stat(lw->path, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
 	fd = open(lw->path, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
@@ -136,6 +195,16 @@ static int prepare_one(struct cfs_lower *lw, const struct lower_config *cfg, str
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
 				"lowerdir %s: neither a directory nor a filesystem image", lw->path);
 	if (cfg->userns_fd >= 0) {
+		r = open_in_tree(l, lw, &st);
+		if (r >= 0) {
+			/* Legacy needs only the path: a held fd would keep the
+			 * tree busy when its temp mount is taken down. */
+			if (cfg->want_fds)
+				lw->fd = r;
+			else
+				close(r);
+			return 0;
+		}
 		r = lower_clone(fd, NULL, lw->path, cfg->userns_fd, &lw->fd, e);
 		if (r < 0)
 			return r;
@@ -150,7 +219,7 @@ static int prepare_one(struct cfs_lower *lw, const struct lower_config *cfg, str
 int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *cfg,
 		   struct cfs_lowers *ret, struct cfs_error *e)
 {
-	struct cfs_lowers l = { .n = 0 };
+	struct cfs_lowers l = { .n = 0, .tree_fd = -EBADF };
 	int r;
 
 	r = lower_raise_nofile(layers->n);
@@ -159,6 +228,7 @@ int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *c
 	l.v = calloc(layers->n, sizeof(*l.v));
 	if (!l.v)
 		return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot prepare layers");
+	prepare_tree(layers, cfg, &l);
 	for (size_t i = 0; i < layers->n; i++) {
 		struct cfs_lower *lw = &l.v[l.n++];
 
@@ -167,13 +237,14 @@ int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *c
 		lw->fd = -EBADF;
 		r = interrupt_check(e);
 		if (r == 0)
-			r = prepare_one(lw, cfg, e);
+			r = prepare_one(&l, lw, cfg, e);
 		if (r < 0) {
 			lowers_free(&l);
 			return r;
 		}
-		verbose("layer %zu: %s%s%s%s", i, lw->path, lw->data_only ? " (data-only)" : "",
-			lw->image ? " (image)" : "", cfg->userns_fd >= 0 ? " (idmapped)" : "");
+		verbose("layer %zu: %s%s%s%s%s", i, lw->path, lw->data_only ? " (data-only)" : "",
+			lw->image ? " (image)" : "", cfg->userns_fd >= 0 ? " (idmapped)" : "",
+			lw->rel ? " (in the shared clone)" : "");
 	}
 	*ret = l;
 	return 0;

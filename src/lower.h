@@ -17,11 +17,16 @@ struct cfs_lower {
 	bool image;    /* a regular file: mounted through a loop device */
 	bool detached; /* fd is a detached mount, not an O_PATH fd */
 	int fd;        /* -EBADF when the path itself is used */
+	const char *rel; /* in the shared idmapped tree: the path inside it */
 };
 
+/* Idmapped directory layers under one common directory share one idmapped
+ * clone of it (tree_fd): one open_tree and one mount_setattr for the lot. */
 struct cfs_lowers {
 	struct cfs_lower *v;
 	size_t n;
+	char *tree_dir; /* NULL: no shared tree, tree_fd unused */
+	int tree_fd;
 };
 
 struct lower_config {

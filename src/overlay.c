@@ -334,6 +334,29 @@ static int absolute_rest(const struct cfs_mount_opts *o, char **ret)
 	return opts_data_string(&abs, ret);
 }
 
+/* The shared idmapped tree goes under the temp location once, for all the
+ * layers inside it. */
+static int attach_tree(const struct cfs_overlay_req *req, struct cfs_lowers *lowers, struct cfs_tmpdir *tmp,
+		       char **tree_path, struct cfs_error *e)
+{
+	int r;
+
+	if (*tree_path)
+		return 0;
+	if (tmp->fd < 0) {
+		r = tmpdir_create(req->tmpdir, tmp, e);
+		if (r < 0)
+			return r;
+	}
+	r = tmpdir_attach(tmp, lowers->tree_fd, tree_path, e);
+	if (r < 0)
+		return r;
+	/* An open fd would keep the temp mount busy at release. */
+	close(lowers->tree_fd);
+	lowers->tree_fd = -EBADF;
+	return 0;
+}
+
 static int mount_legacy(const struct cfs_overlay_req *req, struct cfs_error *e)
 {
 	const struct cfs_mount_opts *o = req->opts;
@@ -341,7 +364,7 @@ static int mount_legacy(const struct cfs_overlay_req *req, struct cfs_error *e)
 	struct cfs_lowers lowers = { 0 };
 	struct cfs_tmpdir tmp = CFS_TMPDIR_INIT;
 	struct cfs_layers paths = { 0 };
-	_cleanup_free_ char *rest = NULL, *data = NULL, *dir = NULL;
+	_cleanup_free_ char *rest = NULL, *data = NULL, *dir = NULL, *tree_path = NULL;
 	unsigned long flags = o->flags & ~(unsigned long)MS_NOT_FOR_OVERLAY;
 	bool bind_all = false;
 	int r;
@@ -365,8 +388,15 @@ again:
 		struct cfs_lower *lw = &lowers.v[i];
 
 		paths.v[i].data_only = lw->data_only;
-		/* Already under the temp location when lw->path is its entry there. */
-		if (bind_all && !lw->detached && lw->path != paths.v[i].path) {
+		if (bind_all && lw->rel) {
+			/* A clone taken inside the idmapped tree keeps its idmap. */
+			r = lower_clone(AT_FDCWD, paths.v[i].path, lw->path, -EBADF, &lw->fd, e);
+			if (r < 0)
+				goto out;
+			lw->detached = true;
+			lw->rel = NULL;
+		} else if (bind_all && !lw->detached && lw->path != paths.v[i].path) {
+			/* Already under the temp location when lw->path is its entry there. */
 			r = lower_clone(AT_FDCWD, lw->path, lw->path, -EBADF, &lw->fd, e);
 			if (r < 0)
 				goto out;
@@ -390,6 +420,14 @@ again:
 			lw->fd = -EBADF;
 			lw->detached = false;
 			lw->path = paths.v[i].path;
+		} else if (lw->rel) {
+			r = attach_tree(req, &lowers, &tmp, &tree_path, e);
+			if (r < 0)
+				goto out;
+			if (!paths.v[i].path && asprintf(&paths.v[i].path, "%s/%s", tree_path, lw->rel) < 0) {
+				r = cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot build overlay options");
+				goto out;
+			}
 		} else if (!paths.v[i].path && !(paths.v[i].path = strdup(lw->path))) {
 			r = cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot build overlay options");
 			goto out;

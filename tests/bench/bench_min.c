@@ -37,6 +37,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/openat2.h>
 
 /* mount(2) copies at most one page of options. */
 #define MOUNT_DATA_MAX 4096
@@ -245,7 +246,7 @@ static int build_data(const struct min_opts *o, char *const *lower, size_t skip,
  * page are named relative to their common directory.  This process is ours
  * alone, so a plain chdir() stands in for the helper's CLONE_FS thread. */
 static int mount_legacy(const char *source, const char *target, const struct min_opts *o,
-			const int *fds)
+			const int *fds, int tree_fd, size_t tree_skip)
 {
 	static char data[MOUNT_DATA_MAX], base[4096];
 	static char names[MAX_LAYERS][8];
@@ -253,6 +254,27 @@ static int mount_legacy(const char *source, const char *target, const struct min
 	size_t attached = 0, skip = 0;
 	int r = 0;
 
+	if (tree_fd >= 0) {
+		/* One idmapped clone of the layers' common directory, attached once
+		 * as TMP/0; the layers are named inside it. */
+		snprintf(base, sizeof(base), "%s/min.XXXXXX", o->tmpdir ? o->tmpdir : "/tmp");
+		snprintf(names[0], sizeof(names[0]), "0");
+		if (!mkdtemp(base) || chdir(base) < 0 || mkdir(names[0], 0700) < 0)
+			return neg_errno();
+		attached = 1;
+		if (move_mount(tree_fd, "", AT_FDCWD, names[0], MOVE_MOUNT_F_EMPTY_PATH) < 0 ||
+		    chdir(names[0]) < 0) {
+			r = neg_errno();
+			goto out;
+		}
+		close(tree_fd);
+		r = build_data(o, o->lower, tree_skip, data, sizeof(data));
+		if (r == 0 && mount(source, target, "overlay", 0, data) < 0)
+			r = neg_errno();
+		if (chdir(base) < 0 && r == 0)
+			r = neg_errno();
+		goto out;
+	}
 	if (fds) {
 		snprintf(base, sizeof(base), "%s/min.XXXXXX", o->tmpdir ? o->tmpdir : "/tmp");
 		if (!mkdtemp(base) || chdir(base) < 0)
@@ -290,7 +312,7 @@ out:
 		if ((umount2(names[attached], UMOUNT_NOFOLLOW) < 0 || rmdir(names[attached]) < 0) &&
 		    r == 0)
 			r = neg_errno(); /* a leak would skew the next runs: fail loudly */
-	if (fds && rmdir(base) < 0 && r == 0)
+	if ((fds || tree_fd >= 0) && rmdir(base) < 0 && r == 0)
 		r = neg_errno();
 	return r;
 }
@@ -300,7 +322,8 @@ static int do_mount(const char *source, const char *target, char *optstr)
 	static struct min_opts o;
 	static int fds[MAX_LAYERS];
 	bool legacy, need_fds;
-	int userns_fd = -1, r;
+	int userns_fd = -1, tree_fd = -1, r;
+	size_t skip;
 
 	r = parse_opts(optstr, &o);
 	if (r < 0)
@@ -310,6 +333,29 @@ static int do_mount(const char *source, const char *target, char *optstr)
 		r = make_userns(o.uidmap, o.gidmap, &userns_fd);
 		if (r < 0)
 			return r;
+	}
+	/* Idmapped layers under one directory: one idmapped clone of it, the
+	 * layers opened inside (what the helper does; the minimum skips the
+	 * helper's check that each is the inode its path names). */
+	skip = userns_fd >= 0 ? common_dir_len(&o) : 0;
+	if (skip) {
+		char dir[4096];
+
+		snprintf(dir, sizeof(dir), "%.*s", (int)skip - 1, o.lower[0]);
+		r = clone_layer(dir, userns_fd, &tree_fd);
+		if (r < 0)
+			return r;
+		if (legacy)
+			return mount_legacy(source, target, &o, NULL, tree_fd, skip);
+		for (size_t i = 0; i < o.n_lower; i++) {
+			struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+						.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV };
+
+			fds[i] = (int)syscall(SYS_openat2, tree_fd, o.lower[i] + skip, &how, sizeof(how));
+			if (fds[i] < 0)
+				return neg_errno();
+		}
+		return mount_new(source, target, &o, fds);
 	}
 	/* 500 layer fds fit the usual soft RLIMIT_NOFILE of 1024: no setrlimit. */
 	need_fds = userns_fd >= 0 || !legacy;
@@ -322,7 +368,7 @@ static int do_mount(const char *source, const char *target, char *optstr)
 			return r;
 	}
 	if (legacy)
-		return mount_legacy(source, target, &o, need_fds ? fds : NULL);
+		return mount_legacy(source, target, &o, need_fds ? fds : NULL, -1, 0);
 	return mount_new(source, target, &o, fds);
 }
 

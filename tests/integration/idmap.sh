@@ -24,6 +24,11 @@ chmod 0640 l1/user1000
 echo base >l2/b
 echo bind >bsrc/root0
 chmod 0755 bsrc
+# Layers the shared idmapped clone of $WORK cannot serve: a mount below it
+# (absent from the non-recursive clone, which shows what it hides) and an
+# absolute symlink (refused by RESOLVE_BENEATH).
+mkdir sm && echo hidden >sm/hidden
+ln -s "$WORK/l2" link
 
 # Owners, modes, sizes and contents of both lowers: compared at the end.
 fingerprint() {
@@ -124,6 +129,22 @@ for api in new legacy; do
 	check "[$api] unmounted" not_mounted
 	if [ "$api" = legacy ]; then
 		check "[$api] temp location empty after umount" tmp_empty
+	fi
+
+	# 1b. one idmapped clone shared by the layers, and the layers it cannot serve
+	mount -t tmpfs -o size=1m tmpfs sm && echo tmpfs >sm/onsub
+	expect_rc "[$api] layers on a submount and behind a symlink" 0 "$MOUNT_HELPER" -v overlay "$WORK/m" \
+		-o "lowerdir=$WORK/l1:$WORK/sm:$WORK/link,$IDMAP,$A"
+	check "[$api] -v: the layers share one idmapped clone" grep -q "share one idmapped clone" <<<"$last_err"
+	check "[$api] -v: the submount layer got its own clone" bash -c '! grep -q "layer 1: .*in the shared clone" <<<"$1"' _ "$last_err"
+	check "[$api] the submount's content, not what it hides" bash -c '[ "$(cat m/onsub)" = tmpfs ] && [ ! -e m/hidden ]'
+	is_owner "[$api] the submount's file is idmapped" m/onsub 100000:100000
+	check "[$api] the symlinked layer's content" [ "$(cat m/b 2>/dev/null)" = base ]
+	is_owner "[$api] the symlinked layer's file is idmapped" m/b 100000:100000
+	expect_rc "[$api] umount (shared clone)" 0 "$UMOUNT_HELPER" "$WORK/m"
+	umount sm
+	if [ "$api" = legacy ]; then
+		check "[$api] temp location empty after umount (shared clone)" tmp_empty
 	fi
 
 	# 2. several ranges in one quoted value, through mount(8)
