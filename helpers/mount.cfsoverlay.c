@@ -62,10 +62,14 @@ static int append_options(char **all, const char *more)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "options", required_argument, NULL, 'o' }, { "fake", no_argument, NULL, 'f' },
-		{ "no-mtab", no_argument, NULL, 'n' },       { "verbose", no_argument, NULL, 'v' },
-		{ "namespace", required_argument, NULL, 'N' }, { "types", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },          { "version", no_argument, NULL, 'V' },
+		{ "options", required_argument, NULL, 'o' },
+		{ "fake", no_argument, NULL, 'f' },
+		{ "no-mtab", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "types", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfs_mount_args a = { 0 };
@@ -90,10 +94,10 @@ int main(int argc, char **argv)
 		case 'N': a.ns = optarg; break;
 		case 't': a.type = optarg; break;
 		case 'h': usage(stdout); return CFS_EX_OK;
-		case 'V': printf("mount.cfsoverlay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION); return CFS_EX_OK;
-		default:
-			free(options);
-			return cli_bad_option(c, argv);
+		case 'V':
+			printf("mount.cfsoverlay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return CFS_EX_OK;
+		default: free(options); return cli_bad_option(c, argv);
 		}
 	}
 	if (argc - optind != 2) {

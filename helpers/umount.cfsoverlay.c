@@ -35,10 +35,14 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "lazy", no_argument, NULL, 'l' },    { "force", no_argument, NULL, 'f' },
-		{ "no-mtab", no_argument, NULL, 'n' }, { "verbose", no_argument, NULL, 'v' },
-		{ "namespace", required_argument, NULL, 'N' }, { "types", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },    { "version", no_argument, NULL, 'V' },
+		{ "lazy", no_argument, NULL, 'l' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "no-mtab", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "namespace", required_argument, NULL, 'N' },
+		{ "types", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cfs_umount_args a = { 0 };
@@ -58,9 +62,10 @@ int main(int argc, char **argv)
 		case 'N': a.ns = optarg; break;
 		case 't': break;
 		case 'h': usage(stdout); return CFS_EX_OK;
-		case 'V': printf("umount.cfsoverlay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION); return CFS_EX_OK;
-		default:
-			return cli_bad_option(c, argv);
+		case 'V':
+			printf("umount.cfsoverlay (%s %s)\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return CFS_EX_OK;
+		default: return cli_bad_option(c, argv);
 		}
 	}
 	if (argc - optind != 1)

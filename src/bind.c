@@ -10,8 +10,9 @@
 #include "overlay.h"
 #include "util.h"
 
-#define MS_PER_MOUNT (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | \
-		      MS_NODIRATIME | MS_RELATIME | MS_STRICTATIME | MS_NOSYMFOLLOW)
+#define MS_PER_MOUNT                                                                               \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+	 MS_STRICTATIME | MS_NOSYMFOLLOW)
 #define MS_ATIME_MASK (MS_NOATIME | MS_RELATIME | MS_STRICTATIME)
 
 unsigned long bind_locked_flags(unsigned long st_flags)
@@ -22,7 +23,7 @@ unsigned long bind_locked_flags(unsigned long st_flags)
 		unsigned long st, ms;
 	} map[] = {
 		{ ST_RDONLY, MS_RDONLY },     { ST_NOSUID, MS_NOSUID },
-		{ ST_NODEV, MS_NODEV },       { ST_NOEXEC, MS_NOEXEC },
+		{ ST_NODEV, MS_NODEV },	      { ST_NOEXEC, MS_NOEXEC },
 		{ ST_NOATIME, MS_NOATIME },   { ST_NODIRATIME, MS_NODIRATIME },
 		{ ST_RELATIME, MS_RELATIME },
 	};
@@ -53,7 +54,8 @@ static int bind_idmapped(const char *source, const char *target, unsigned long f
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot idmap %s", source);
 	}
 	if (move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach %s at %s", source, target);
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach %s at %s", source,
+				target);
 	verbose("idmapped bind of %s at %s", source, target);
 	return 0;
 }
@@ -69,7 +71,8 @@ int bind_mount(const char *source, const char *target, unsigned long flags, int 
 	if (userns_fd >= 0)
 		return bind_idmapped(source, target, flags, userns_fd, e);
 	if (mount(source, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot bind %s at %s", source, target);
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot bind %s at %s", source,
+				target);
 	verbose("bind of %s at %s", source, target);
 	if (!per_mount)
 		return 0;
@@ -83,7 +86,8 @@ int bind_mount(const char *source, const char *target, unsigned long flags, int 
 	if (per_mount & MS_ATIME_MASK) /* an asked-for atime mode replaces the source's */
 		locked &= ~(unsigned long)MS_ATIME_MASK;
 	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | per_mount | locked, NULL) < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot apply flags to bind at %s", target);
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot apply flags to bind at %s",
+			     target);
 		goto undo;
 	}
 	return 0;

@@ -25,8 +25,8 @@ int cli_bad_operands(int argc, char *const argv[], int want, const char *names)
 	int have = argc - optind;
 
 	if (have > want)
-		log_error("unexpected argument '%s': expected %s, try '%s --help'", argv[optind + want], names,
-			  log_program());
+		log_error("unexpected argument '%s': expected %s, try '%s --help'",
+			  argv[optind + want], names, log_program());
 	else
 		log_error("expected %s, try '%s --help'", names, log_program());
 	return CFS_EX_USAGE;

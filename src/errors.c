@@ -78,29 +78,21 @@ enum cfs_exit cfs_exit_code(enum cfs_stage stage, int err)
 		return CFS_EX_SYSERR;
 	switch (stage) {
 	case CFS_STAGE_USAGE:
-	case CFS_STAGE_PERM:
-		return CFS_EX_USAGE;
-	case CFS_STAGE_UTAB:
-		return CFS_EX_UTAB;
-	case CFS_STAGE_INTERNAL:
-		return CFS_EX_SOFTWARE;
-	case CFS_STAGE_SYSTEM:
-		return CFS_EX_SYSERR;
+	case CFS_STAGE_PERM: return CFS_EX_USAGE;
+	case CFS_STAGE_UTAB: return CFS_EX_UTAB;
+	case CFS_STAGE_INTERNAL: return CFS_EX_SOFTWARE;
+	case CFS_STAGE_SYSTEM: return CFS_EX_SYSERR;
 	case CFS_STAGE_SETUP:
-	case CFS_STAGE_MOUNT:
-		break;
+	case CFS_STAGE_MOUNT: break;
 	}
 	/* Other resource exhaustion in the setup and mount steps is a system error too. */
 	switch (err) {
 	case -EAGAIN:
 	case -EMFILE:
 	case -ENFILE:
-	case -ENOSPC:
-		return CFS_EX_SYSERR;
+	case -ENOSPC: return CFS_EX_SYSERR;
 	case -EPERM:
-	case -EACCES:
-		return stage == CFS_STAGE_SETUP ? CFS_EX_USAGE : CFS_EX_FAIL;
-	default:
-		return CFS_EX_FAIL;
+	case -EACCES: return stage == CFS_STAGE_SETUP ? CFS_EX_USAGE : CFS_EX_FAIL;
+	default: return CFS_EX_FAIL;
 	}
 }

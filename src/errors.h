@@ -20,12 +20,12 @@ enum cfs_exit {
 
 /* What the helper was doing when it failed: the exit code follows from it. */
 enum cfs_stage {
-	CFS_STAGE_USAGE,   /* parsing argv and options */
-	CFS_STAGE_PERM,    /* privilege checks */
-	CFS_STAGE_SETUP,   /* namespaces, temp location, loop devices */
-	CFS_STAGE_SYSTEM,  /* a system resource ran out (no free loop device) */
-	CFS_STAGE_MOUNT,   /* the mount or umount itself */
-	CFS_STAGE_UTAB,    /* /run/mount/utab */
+	CFS_STAGE_USAGE,  /* parsing argv and options */
+	CFS_STAGE_PERM,	  /* privilege checks */
+	CFS_STAGE_SETUP,  /* namespaces, temp location, loop devices */
+	CFS_STAGE_SYSTEM, /* a system resource ran out (no free loop device) */
+	CFS_STAGE_MOUNT,  /* the mount or umount itself */
+	CFS_STAGE_UTAB,	  /* /run/mount/utab */
 	CFS_STAGE_INTERNAL,
 };
 

@@ -59,7 +59,8 @@ static int check_range(const char *name, const struct idmap *m, const struct idm
 					text);
 		if (ranges_overlap(o->outside, o->count, r->outside, r->count))
 			return cfs_fail(e, CFS_STAGE_USAGE, 0,
-					"bad %s \"%s\": host ids overlap another range", name, text);
+					"bad %s \"%s\": host ids overlap another range", name,
+					text);
 	}
 	return 0;
 }
@@ -70,7 +71,8 @@ int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cf
 	const char *p = spec;
 
 	if (!spec || !*spec)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
 
 	while (*p) {
 		struct idmap_range r;
@@ -89,10 +91,12 @@ int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cf
 
 			if (k < 0 || (f < 2 && p[len] != ':')) {
 				size_t tl = strcspn(start, " ");
-				snprintf(text, sizeof(text), "%.*s", (int)(tl < 80 ? tl : 80), start);
-				return cfs_fail(e, CFS_STAGE_USAGE, 0,
-						"bad %s \"%s\": expected CONTAINER:HOST:SIZE with unsigned numbers",
-						name, text);
+				snprintf(text, sizeof(text), "%.*s", (int)(tl < 80 ? tl : 80),
+					 start);
+				return cfs_fail(
+					e, CFS_STAGE_USAGE, 0,
+					"bad %s \"%s\": expected CONTAINER:HOST:SIZE with unsigned numbers",
+					name, text);
 			}
 			p += len;
 			if (f < 2)
@@ -109,11 +113,13 @@ int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cf
 		if (*p == ':' && p[1] && p[1] != ' ')
 			p++;
 		else if (*p && *p != ' ')
-			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s \"%s\": unexpected text after %s",
-					name, spec, text);
+			return cfs_fail(e, CFS_STAGE_USAGE, 0,
+					"bad %s \"%s\": unexpected text after %s", name, spec,
+					text);
 	}
 	if (m.n == 0)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
 	*ret = m;
 	return 0;
 }
@@ -257,7 +263,8 @@ static int userns_lacks_maps(int userns_fd)
 	if (pid == 0) {
 		if (setns(userns_fd, CLONE_NEWUSER) < 0)
 			_exit(2);
-		_exit(map_is_empty("/proc/self/uid_map") || map_is_empty("/proc/self/gid_map") ? 1 : 0);
+		_exit(map_is_empty("/proc/self/uid_map") || map_is_empty("/proc/self/gid_map") ? 1
+											       : 0);
 	}
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
@@ -268,8 +275,10 @@ static int userns_lacks_maps(int userns_fd)
 int idmap_fail_einval(int userns_fd, const char *what, struct cfs_error *e)
 {
 	if (userns_lacks_maps(userns_fd) > 0)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0,
-				"cannot idmap %s: the user namespace of cfs.userns has no uid or gid map", what);
-	return cfs_fail(e, CFS_STAGE_MOUNT, 0, "cannot idmap %s: its filesystem does not support idmapped mounts",
+		return cfs_fail(
+			e, CFS_STAGE_USAGE, 0,
+			"cannot idmap %s: the user namespace of cfs.userns has no uid or gid map",
 			what);
+	return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+			"cannot idmap %s: its filesystem does not support idmapped mounts", what);
 }

@@ -11,7 +11,7 @@
 #define IDMAP_MAX_RANGES 340
 
 struct idmap_range {
-	uint32_t inside; /* container id */
+	uint32_t inside;  /* container id */
 	uint32_t outside; /* host id */
 	uint32_t count;
 };

@@ -31,5 +31,6 @@ int interrupt_check(struct cfs_error *e)
 {
 	if (!received_signal)
 		return 0;
-	return cfs_fail(e, CFS_STAGE_MOUNT, -EINTR, "interrupted by %s, undoing", strsignal(received_signal));
+	return cfs_fail(e, CFS_STAGE_MOUNT, -EINTR, "interrupted by %s, undoing",
+			strsignal(received_signal));
 }

@@ -24,12 +24,14 @@ static int probe_fstype(const char *path, char **ret_type, struct cfs_error *e)
 	int r;
 
 	if (!pr)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot probe image", path);
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot probe image",
+				path);
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
 	r = blkid_do_safeprobe(pr);
 	if (r == 0 && blkid_probe_lookup_value(pr, "TYPE", &type, NULL) == 0 &&
-	    blkid_probe_lookup_value(pr, "USAGE", &usage, NULL) == 0 && !strcmp(usage, "filesystem")) {
+	    blkid_probe_lookup_value(pr, "USAGE", &usage, NULL) == 0 &&
+	    !strcmp(usage, "filesystem")) {
 		char *t = strdup(type);
 
 		blkid_free_probe(pr);
@@ -41,9 +43,12 @@ static int probe_fstype(const char *path, char **ret_type, struct cfs_error *e)
 	blkid_free_probe(pr);
 	if (r == -2)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
-				"lowerdir %s: ambiguous image, more than one filesystem signature", path);
-	return cfs_fail(e, CFS_STAGE_MOUNT, 0,
-			"lowerdir %s: a regular file but not a filesystem image (no known filesystem found)", path);
+				"lowerdir %s: ambiguous image, more than one filesystem signature",
+				path);
+	return cfs_fail(
+		e, CFS_STAGE_MOUNT, 0,
+		"lowerdir %s: a regular file but not a filesystem image (no known filesystem found)",
+		path);
 }
 
 /* Kernels before 5.8 lack LOOP_CONFIGURE: attach, then set the flags. */
@@ -59,7 +64,8 @@ static int loop_set_fd_legacy(int loop_fd, const struct loop_config *cfg)
 		(void)ioctl(loop_fd, LOOP_CLR_FD, 0);
 		return r;
 	}
-	if ((cfg->info.lo_flags & LO_FLAGS_DIRECT_IO) && ioctl(loop_fd, LOOP_SET_DIRECT_IO, 1UL) < 0) {
+	if ((cfg->info.lo_flags & LO_FLAGS_DIRECT_IO) &&
+	    ioctl(loop_fd, LOOP_SET_DIRECT_IO, 1UL) < 0) {
 		int r = negerrno();
 
 		(void)ioctl(loop_fd, LOOP_CLR_FD, 0);
@@ -74,7 +80,8 @@ static int loop_attach(const char *path, int image_fd, bool direct_io, int *ret_
 	_cleanup_close_ int ctl = -EBADF;
 	struct loop_config cfg = {
 		.fd = (__u32)image_fd,
-		.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR | (direct_io ? LO_FLAGS_DIRECT_IO : 0),
+		.info.lo_flags = LO_FLAGS_READ_ONLY | LO_FLAGS_AUTOCLEAR |
+				 (direct_io ? LO_FLAGS_DIRECT_IO : 0),
 	};
 	int r = -EBUSY;
 
@@ -87,7 +94,8 @@ static int loop_attach(const char *path, int image_fd, bool direct_io, int *ret_
 		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 
 		if (nr < 0)
-			return cfs_fail(e, CFS_STAGE_SYSTEM, negerrno(), "no free loop device for %s", path);
+			return cfs_fail(e, CFS_STAGE_SYSTEM, negerrno(),
+					"no free loop device for %s", path);
 		snprintf(ret_dev, dev_size, "/dev/loop%d", nr);
 		loop_fd = open(ret_dev, O_RDONLY | O_CLOEXEC);
 		if (loop_fd < 0)
@@ -98,12 +106,13 @@ static int loop_attach(const char *path, int image_fd, bool direct_io, int *ret_
 		if (r == -EBUSY)
 			continue;
 		if (r < 0)
-			return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot attach %s to %s", path, ret_dev);
+			return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot attach %s to %s", path,
+					ret_dev);
 		*ret_loop_fd = TAKE_FD(loop_fd);
 		return 0;
 	}
-	return cfs_fail(e, CFS_STAGE_SYSTEM, r, "cannot attach %s to a loop device after %d tries", path,
-			LOOP_BUSY_RETRIES);
+	return cfs_fail(e, CFS_STAGE_SYSTEM, r, "cannot attach %s to a loop device after %d tries",
+			path, LOOP_BUSY_RETRIES);
 }
 
 /* The kernel may leave direct I/O off (backing filesystem, block size):
@@ -115,9 +124,10 @@ static int check_direct_io(int loop_fd, const char *path, const char *dev, struc
 	if (ioctl(loop_fd, LOOP_GET_STATUS64, &info) < 0)
 		return cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot read status of %s", dev);
 	if (!(info.lo_flags & LO_FLAGS_DIRECT_IO))
-		return cfs_fail(e, CFS_STAGE_MOUNT, -EOPNOTSUPP,
-				"direct-io: %s cannot use direct I/O for %s (backing filesystem or block size)",
-				dev, path);
+		return cfs_fail(
+			e, CFS_STAGE_MOUNT, -EOPNOTSUPP,
+			"direct-io: %s cannot use direct I/O for %s (backing filesystem or block size)",
+			dev, path);
 	return 0;
 }
 
@@ -129,21 +139,26 @@ static int mount_detached(const char *path, const char *dev, const char *type, i
 
 	fs_fd = fsopen(type, FSOPEN_CLOEXEC);
 	if (fs_fd < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s", path, type);
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s",
+				path, type);
 	if (fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", dev, 0) < 0 ||
 	    fsconfig(fs_fd, FSCONFIG_SET_FLAG, "ro", NULL, 0) < 0 ||
 	    fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s image from %s",
-			     path, type, dev);
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(),
+			     "lowerdir %s: cannot mount %s image from %s", path, type, dev);
 		cfs_hint_fs_log(e, fs_fd);
 		/* blkid trusts the superblock; the filesystem reads the rest. */
 		if (r == -EINVAL || r == -EIO || r == -EUCLEAN)
-			cfs_hint(e, "the image is damaged or not a complete %s filesystem; dmesg has details", type);
+			cfs_hint(
+				e,
+				"the image is damaged or not a complete %s filesystem; dmesg has details",
+				type);
 		return r;
 	}
 	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
 	if (mnt_fd < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot mount %s image", path, type);
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(),
+				"lowerdir %s: cannot mount %s image", path, type);
 	*ret_mnt_fd = mnt_fd;
 	return 0;
 }

@@ -154,8 +154,8 @@ static int open_in_tree(const struct cfs_lowers *l, struct cfs_lower *lw, const 
 	return fd;
 }
 
-static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw, const struct lower_config *cfg,
-		       struct cfs_error *e)
+static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw,
+		       const struct lower_config *cfg, struct cfs_error *e)
 {
 	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
@@ -182,7 +182,8 @@ static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw, const s
 		if (cfg->userns_fd >= 0) {
 			/* Whether it can be idmapped depends on the type: name it. */
 			if (asprintf(&what, "%s (%s image)", lw->path, fstype) < 0)
-				return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "lowerdir %s", lw->path);
+				return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "lowerdir %s",
+						lw->path);
 			r = lower_setattr(mfd, what, cfg->userns_fd, e);
 			if (r < 0)
 				return r;
@@ -193,7 +194,8 @@ static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw, const s
 	}
 	if (!S_ISDIR(st.st_mode))
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
-				"lowerdir %s: neither a directory nor a filesystem image", lw->path);
+				"lowerdir %s: neither a directory nor a filesystem image",
+				lw->path);
 	if (cfg->userns_fd >= 0) {
 		r = open_in_tree(l, lw, &st);
 		if (r >= 0) {
@@ -224,7 +226,8 @@ int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *c
 
 	r = lower_raise_nofile(layers->n);
 	if (r < 0)
-		return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot raise RLIMIT_NOFILE for %zu layers", layers->n);
+		return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot raise RLIMIT_NOFILE for %zu layers",
+				layers->n);
 	l.v = calloc(layers->n, sizeof(*l.v));
 	if (!l.v)
 		return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot prepare layers");

@@ -14,9 +14,9 @@
 struct cfs_lower {
 	const char *path; /* the user's path, from struct cfs_layers */
 	bool data_only;
-	bool image;    /* a regular file: mounted through a loop device */
-	bool detached; /* fd is a detached mount, not an O_PATH fd */
-	int fd;        /* -EBADF when the path itself is used */
+	bool image;	 /* a regular file: mounted through a loop device */
+	bool detached;	 /* fd is a detached mount, not an O_PATH fd */
+	int fd;		 /* -EBADF when the path itself is used */
 	const char *rel; /* in the shared idmapped tree: the path inside it */
 };
 
@@ -30,8 +30,8 @@ struct cfs_lowers {
 };
 
 struct lower_config {
-	int userns_fd;  /* idmap every layer with it, or -EBADF */
-	bool want_fds;  /* the new mount API takes every layer by fd */
+	int userns_fd;	/* idmap every layer with it, or -EBADF */
+	bool want_fds;	/* the new mount API takes every layer by fd */
 	bool direct_io; /* loop devices with LO_FLAGS_DIRECT_IO */
 };
 

@@ -28,7 +28,7 @@
 struct mount_plan {
 	struct cfs_mount_opts opts;
 	struct cfs_layers layers;
-	char *upperdir, *workdir; /* decoded */
+	char *upperdir, *workdir;    /* decoded */
 	struct idmap uidmap, gidmap; /* large: kept off the stack */
 	bool idmapped;
 };
@@ -48,7 +48,8 @@ static int check_type(const char *type, struct cfs_error *e)
 
 	if (!type || (!strncmp(type, CFS_TYPE, n) && (type[n] == '\0' || type[n] == '.')))
 		return 0;
-	return cfs_fail(e, CFS_STAGE_USAGE, 0, "unsupported type %s: this helper mounts " CFS_TYPE, type);
+	return cfs_fail(e, CFS_STAGE_USAGE, 0, "unsupported type %s: this helper mounts " CFS_TYPE,
+			type);
 }
 
 /* Everything that can be checked without touching the system. */
@@ -65,13 +66,15 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 	if (r < 0)
 		return r;
 	if (o->user_mount)
-		return cfs_fail(e, CFS_STAGE_PERM, 0,
-				"options user, users, owner and group are refused: unprivileged mounts are not supported");
+		return cfs_fail(
+			e, CFS_STAGE_PERM, 0,
+			"options user, users, owner and group are refused: unprivileged mounts are not supported");
 	if (!!o->uidmap != !!o->gidmap)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "%s given without %s: both are needed",
 				o->uidmap ? "uidmap" : "gidmap", o->uidmap ? "gidmap" : "uidmap");
 	if (o->userns && o->uidmap)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.userns cannot be combined with uidmap/gidmap");
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"cfs.userns cannot be combined with uidmap/gidmap");
 	if (o->uidmap) {
 		r = idmap_parse("uidmap", o->uidmap, &p->uidmap, e);
 		if (r < 0)
@@ -92,7 +95,8 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir= is empty");
 	if (!!o->upperdir != !!o->workdir)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "%s given without %s: both are needed",
-				o->upperdir ? "upperdir" : "workdir", o->upperdir ? "workdir" : "upperdir");
+				o->upperdir ? "upperdir" : "workdir",
+				o->upperdir ? "workdir" : "upperdir");
 	if (o->upperdir) {
 		r = layers_decode_path(o->upperdir, &p->upperdir);
 		if (r == 0)
@@ -100,23 +104,28 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 		if (r == -ENOMEM)
 			return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot parse options");
 		if (r < 0)
-			return cfs_fail(e, CFS_STAGE_USAGE, 0, "bad %s=%s: one directory is expected",
-					p->upperdir ? "workdir" : "upperdir", p->upperdir ? o->workdir : o->upperdir);
+			return cfs_fail(e, CFS_STAGE_USAGE, 0,
+					"bad %s=%s: one directory is expected",
+					p->upperdir ? "workdir" : "upperdir",
+					p->upperdir ? o->workdir : o->upperdir);
 	}
 	r = layers_parse(o->lowerdir, &p->layers);
 	if (r == -E2BIG)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir has more than %d layers, the kernel's limit",
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"lowerdir has more than %d layers, the kernel's limit",
 				OVL_MAX_LAYERS);
 	if (r == -EINVAL)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0,
-				"bad lowerdir: an empty layer path, or a regular layer after data-only (::) layers");
+		return cfs_fail(
+			e, CFS_STAGE_USAGE, 0,
+			"bad lowerdir: an empty layer path, or a regular layer after data-only (::) layers");
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot parse lowerdir");
 	for (size_t i = 0; i < p->layers.n; i++)
 		normal += !p->layers.v[i].data_only;
 	if (!o->upperdir && normal < 2)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0,
-				"a read-only overlay (no upperdir) needs at least two lower layers");
+		return cfs_fail(
+			e, CFS_STAGE_USAGE, 0,
+			"a read-only overlay (no upperdir) needs at least two lower layers");
 	return 0;
 }
 
@@ -164,12 +173,13 @@ static int check_upper_work(const struct mount_plan *p, unsigned long flags, str
 		return r;
 	if (su.stx_dev_major == sw.stx_dev_major && su.stx_dev_minor == sw.stx_dev_minor &&
 	    su.stx_ino == sw.stx_ino)
-		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "upperdir and workdir are the same directory %s",
-				p->upperdir);
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+				"upperdir and workdir are the same directory %s", p->upperdir);
 	/* Overlay renames between the two, so they must share one mount. */
 	if ((su.stx_mask & sw.stx_mask & STATX_MNT_ID) && su.stx_mnt_id != sw.stx_mnt_id)
-		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "workdir %s is not on the same mount as upperdir %s",
-				p->workdir, p->upperdir);
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+				"workdir %s is not on the same mount as upperdir %s", p->workdir,
+				p->upperdir);
 	if (!(flags & MS_RDONLY) && statvfs(p->upperdir, &vfs) == 0 && (vfs.f_flag & ST_RDONLY))
 		return cfs_fail(e, CFS_STAGE_MOUNT, -EROFS, "upperdir %s", p->upperdir);
 	return 0;
@@ -194,7 +204,9 @@ static void print_plan(const struct cfs_mount_args *a, const struct mount_plan *
 	const struct cfs_mount_opts *o = &p->opts;
 
 	verbose("plan: %s %s on %s, flags %#lx, propagation %#lx",
-		o->flags & MS_REMOUNT ? "remount" : o->flags & MS_BIND ? "bind" : "overlay",
+		o->flags & MS_REMOUNT ? "remount"
+		: o->flags & MS_BIND  ? "bind"
+				      : "overlay",
 		a->source, a->target, o->flags, o->propagation);
 	for (size_t i = 0; i < p->layers.n; i++)
 		verbose("plan: layer %zu %s%s", i, p->layers.v[i].path,
@@ -203,11 +215,15 @@ static void print_plan(const struct cfs_mount_args *a, const struct mount_plan *
 		verbose("plan: upperdir %s, workdir %s", o->upperdir, o->workdir);
 	if (p->idmapped)
 		verbose("plan: idmapped %s", o->userns ? o->userns : o->uidmap);
-	verbose("plan: api %s, utab %s", o->api == CFS_API_LEGACY ? "legacy" : o->api == CFS_API_NEW ? "new" : "auto",
+	verbose("plan: api %s, utab %s",
+		o->api == CFS_API_LEGACY ? "legacy"
+		: o->api == CFS_API_NEW	 ? "new"
+					 : "auto",
 		a->no_utab ? "no" : "yes");
 }
 
-static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opts *o, struct cfs_error *e)
+static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opts *o,
+		      struct cfs_error *e)
 {
 	_cleanup_free_ char *data = NULL;
 	bool is_mount = true;
@@ -218,7 +234,8 @@ static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opt
 	if (r < 0 && r != -EOPNOTSUPP)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot remount %s", a->target);
 	if (!is_mount)
-		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "cannot remount %s: it is not mounted", a->target);
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "cannot remount %s: it is not mounted",
+				a->target);
 	r = opts_data_string(o, &data);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot build options");
@@ -244,7 +261,8 @@ static int apply_propagation(const char *target, unsigned long propagation, stru
 	if (!propagation)
 		return 0;
 	if (mount(NULL, target, NULL, propagation, NULL) < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot change propagation of %s", target);
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot change propagation of %s",
+				target);
 	verbose("propagation %#lx on %s", propagation, target);
 	return 0;
 }
@@ -315,8 +333,12 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 		r = bind_mount(a->source, a->target, p->opts.flags, userns_fd, e);
 	} else {
 		struct cfs_overlay_req req = {
-			.source = a->source, .target = a->target, .opts = &p->opts,
-			.layers = &p->layers, .userns_fd = userns_fd, .tmpdir = p->opts.tmpdir,
+			.source = a->source,
+			.target = a->target,
+			.opts = &p->opts,
+			.layers = &p->layers,
+			.userns_fd = userns_fd,
+			.tmpdir = p->opts.tmpdir,
 		};
 		r = overlay_mount(&req, &strategy, e);
 	}
@@ -343,7 +365,8 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 			cfs_fail(e, CFS_STAGE_UTAB, r, "cannot record %s in utab", a->target);
 			goto out;
 		}
-		r = utab_add(a->source, a->target, p->opts.flags & (MS_BIND | MS_REC), p->opts.utab_opts, attrs, e);
+		r = utab_add(a->source, a->target, p->opts.flags & (MS_BIND | MS_REC),
+			     p->opts.utab_opts, attrs, e);
 		if (r < 0)
 			goto out;
 	}

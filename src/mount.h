@@ -11,9 +11,9 @@ struct cfs_mount_args {
 	const char *target;
 	const char *options; /* every -o joined with commas */
 	const char *type;    /* -t, or NULL */
-	const char *ns;      /* -N, or NULL */
-	bool fake;           /* -f */
-	bool no_utab;        /* -n */
+	const char *ns;	     /* -N, or NULL */
+	bool fake;	     /* -f */
+	bool no_utab;	     /* -n */
 };
 
 int cfs_mount(const struct cfs_mount_args *a, struct cfs_error *e);

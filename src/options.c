@@ -9,7 +9,6 @@
 #include "options.h"
 #include "util.h"
 
-
 void opts_strv_free(char **v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -205,12 +204,14 @@ static int parse_helper(struct cfs_mount_opts *o, const char *token, struct cfs_
 	else if (!strncmp(token, "gidmap=", 7))
 		r = replace_str(&o->gidmap, unquote_dup(v));
 	else if (!strcmp(token, "uidmap") || !strcmp(token, "gidmap"))
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "option %s needs a value (CONTAINER:HOST:SIZE)", token);
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"option %s needs a value (CONTAINER:HOST:SIZE)", token);
 	else if (!strcmp(token, "loop"))
 		o->loop = true;
 	else if (!strncmp(token, "loop=", 5))
 		return cfs_fail(e, CFS_STAGE_USAGE, 0,
-				"bad option %s: loop takes no device, image layers get their own", token);
+				"bad option %s: loop takes no device, image layers get their own",
+				token);
 	else if (!strcmp(token, "direct-io"))
 		o->direct_io = true;
 	else if (!strncmp(token, "cfs.userns=", 11))
@@ -226,7 +227,8 @@ static int parse_helper(struct cfs_mount_opts *o, const char *token, struct cfs_
 			o->api = CFS_API_LEGACY;
 		else
 			return cfs_fail(e, CFS_STAGE_USAGE, 0,
-					"bad option %s: expected cfs.api=auto, new or legacy", token);
+					"bad option %s: expected cfs.api=auto, new or legacy",
+					token);
 	} else if (!strncmp(token, "cfs.rmdir=", 10)) {
 		if (parse_bool(v, &o->rmdir) < 0)
 			return cfs_fail(e, CFS_STAGE_USAGE, 0,
@@ -247,8 +249,7 @@ static int parse_one(struct cfs_mount_opts *o, const char *token, struct cfs_err
 	int r = 0;
 
 	switch (opts_classify(token)) {
-	case CFS_OPT_HELPER:
-		return parse_helper(o, token, e);
+	case CFS_OPT_HELPER: return parse_helper(o, token, e);
 	case CFS_OPT_FLAG:
 		ent = optmap_lookup(MNT_LINUX_MAP, token);
 		if (!ent) /* "defaults" */

@@ -27,7 +27,7 @@ enum cfs_opt_class {
 #define CFS_DEFAULT_TMPDIR "/run/cfsoverlay"
 
 struct cfs_mount_opts {
-	unsigned long flags;       /* MS_* after set/clear, later options winning */
+	unsigned long flags;	   /* MS_* after set/clear, later options winning */
 	unsigned long propagation; /* one MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (| MS_REC), or 0 */
 
 	char *lowerdir; /* raw, overlay-escaped; NULL when not given */

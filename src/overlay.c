@@ -54,16 +54,22 @@ static void kernel_log_hint(const struct cfs_overlay_req *req, int err, struct c
 		n += (size_t)snprintf(opts + n, sizeof(opts) - n, "%s%s", i ? "," : "", o->data[i]);
 	switch (err) {
 	case -EINVAL:
-		cfs_hint(e, "overlay refused the layers, upperdir, workdir or the options%s%s; dmesg has the kernel's reason",
-			 opts[0] ? " " : "", opts);
+		cfs_hint(
+			e,
+			"overlay refused the layers, upperdir, workdir or the options%s%s; dmesg has the kernel's reason",
+			opts[0] ? " " : "", opts);
 		break;
 	case -EBUSY:
-		cfs_hint(e, "upperdir %s or workdir is in use by another overlay mount (see umount.cfsoverlay(8))",
-			 o->upperdir ? o->upperdir : "");
+		cfs_hint(
+			e,
+			"upperdir %s or workdir is in use by another overlay mount (see umount.cfsoverlay(8))",
+			o->upperdir ? o->upperdir : "");
 		break;
 	case -ELOOP:
-		cfs_hint(e, "upperdir %s, workdir %s and the lower layers must not lie inside one another",
-			 o->upperdir ? o->upperdir : "(none)", o->workdir ? o->workdir : "(none)");
+		cfs_hint(
+			e,
+			"upperdir %s, workdir %s and the lower layers must not lie inside one another",
+			o->upperdir ? o->upperdir : "(none)", o->workdir ? o->workdir : "(none)");
 		break;
 	}
 }
@@ -80,7 +86,7 @@ static int config_sb_flags(int fs_fd, unsigned long f)
 		unsigned long ms;
 		const char *key;
 	} map[] = {
-		{ MS_RDONLY, "ro" }, { MS_SYNCHRONOUS, "sync" }, { MS_DIRSYNC, "dirsync" },
+		{ MS_RDONLY, "ro" },	     { MS_SYNCHRONOUS, "sync" }, { MS_DIRSYNC, "dirsync" },
 		{ MS_LAZYTIME, "lazytime" }, { MS_MANDLOCK, "mand" },
 	};
 	int r;
@@ -130,7 +136,8 @@ static int config_data(int fs_fd, const struct cfs_mount_opts *o, struct cfs_err
 			*value++ = '\0';
 		r = fsconfig(fs_fd, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, key, value, 0);
 		if (r < 0) {
-			r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "overlay option %s", o->data[i]);
+			r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "overlay option %s",
+				     o->data[i]);
 			cfs_hint_fs_log(e, fs_fd);
 			return r;
 		}
@@ -143,7 +150,9 @@ static int config_data(int fs_fd, const struct cfs_mount_opts *o, struct cfs_err
 static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 {
 	const struct cfs_mount_opts *o = req->opts;
-	struct lower_config cfg = { .userns_fd = req->userns_fd, .want_fds = true, .direct_io = o->direct_io };
+	struct lower_config cfg = { .userns_fd = req->userns_fd,
+				    .want_fds = true,
+				    .direct_io = o->direct_io };
 	struct cfs_lowers lowers = { 0 };
 	_cleanup_close_ int fs_fd = -EBADF;
 	_cleanup_close_ int mnt_fd = -EBADF;
@@ -203,7 +212,8 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	/* Every layer fd must stay open until here: a detached mount dissolves with
 	 * its last fd and the create then fails with "failed to clone lowerpath". */
 	if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s", req->target);
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s",
+			     req->target);
 		cfs_hint_fs_log(e, fs_fd);
 		kernel_log_hint(req, r, e);
 		goto out;
@@ -211,7 +221,8 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	lowers_free(&lowers);
 	mnt_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC, overlay_mount_attrs(o->flags));
 	if (mnt_fd < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s", req->target);
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot mount overlay on %s",
+			     req->target);
 		cfs_hint_fs_log(e, fs_fd);
 		goto out;
 	}
@@ -219,7 +230,8 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	if (r < 0)
 		goto out;
 	if (move_mount(mnt_fd, "", AT_FDCWD, req->target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach overlay at %s", req->target);
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach overlay at %s",
+			     req->target);
 		goto out;
 	}
 	r = 0;
@@ -248,8 +260,8 @@ static void *chdir_mount_thread(void *arg)
 	return NULL;
 }
 
-static int mount2_in(const char *dir, const char *source, const char *target,
-		     unsigned long flags, const char *data)
+static int mount2_in(const char *dir, const char *source, const char *target, unsigned long flags,
+		     const char *data)
 {
 	struct chdir_mount m = { dir, source, target, data, flags, 0 };
 	pthread_t t;
@@ -280,7 +292,8 @@ static int build_data(const struct cfs_layers *paths, const char *dir, const cha
 
 /* Fits the data into one page: as it is, relative to the layers' common
  * directory, or not at all (-E2BIG).  ret_dir is the directory to mount from. */
-static int fit_data(const struct cfs_layers *paths, const char *rest, char **ret_data, char **ret_dir)
+static int fit_data(const struct cfs_layers *paths, const char *rest, char **ret_data,
+		    char **ret_dir)
 {
 	_cleanup_free_ char *data = NULL, *dir = NULL;
 	size_t limit = layers_data_limit();
@@ -322,9 +335,11 @@ static int absolute_rest(const struct cfs_mount_opts *o, char **ret)
 		if (!buf)
 			return -ENOMEM;
 		buf[layers_escape(cwd, buf)] = '\0';
-		if (o->upperdir && o->upperdir[0] != '/' && asprintf(&up, "%s/%s", buf, o->upperdir) < 0)
+		if (o->upperdir && o->upperdir[0] != '/' &&
+		    asprintf(&up, "%s/%s", buf, o->upperdir) < 0)
 			return -ENOMEM;
-		if (o->workdir && o->workdir[0] != '/' && asprintf(&work, "%s/%s", buf, o->workdir) < 0)
+		if (o->workdir && o->workdir[0] != '/' &&
+		    asprintf(&work, "%s/%s", buf, o->workdir) < 0)
 			return -ENOMEM;
 		if (up)
 			abs.upperdir = up;
@@ -336,8 +351,8 @@ static int absolute_rest(const struct cfs_mount_opts *o, char **ret)
 
 /* The shared idmapped tree goes under the temp location once, for all the
  * layers inside it. */
-static int attach_tree(const struct cfs_overlay_req *req, struct cfs_lowers *lowers, struct cfs_tmpdir *tmp,
-		       char **tree_path, struct cfs_error *e)
+static int attach_tree(const struct cfs_overlay_req *req, struct cfs_lowers *lowers,
+		       struct cfs_tmpdir *tmp, char **tree_path, struct cfs_error *e)
 {
 	int r;
 
@@ -360,7 +375,9 @@ static int attach_tree(const struct cfs_overlay_req *req, struct cfs_lowers *low
 static int mount_legacy(const struct cfs_overlay_req *req, struct cfs_error *e)
 {
 	const struct cfs_mount_opts *o = req->opts;
-	struct lower_config cfg = { .userns_fd = req->userns_fd, .want_fds = false, .direct_io = o->direct_io };
+	struct lower_config cfg = { .userns_fd = req->userns_fd,
+				    .want_fds = false,
+				    .direct_io = o->direct_io };
 	struct cfs_lowers lowers = { 0 };
 	struct cfs_tmpdir tmp = CFS_TMPDIR_INIT;
 	struct cfs_layers paths = { 0 };
@@ -424,8 +441,10 @@ again:
 			r = attach_tree(req, &lowers, &tmp, &tree_path, e);
 			if (r < 0)
 				goto out;
-			if (!paths.v[i].path && asprintf(&paths.v[i].path, "%s/%s", tree_path, lw->rel) < 0) {
-				r = cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "cannot build overlay options");
+			if (!paths.v[i].path &&
+			    asprintf(&paths.v[i].path, "%s/%s", tree_path, lw->rel) < 0) {
+				r = cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM,
+					     "cannot build overlay options");
 				goto out;
 			}
 		} else if (!paths.v[i].path && !(paths.v[i].path = strdup(lw->path))) {
@@ -471,8 +490,9 @@ int overlay_mount(const struct cfs_overlay_req *req, const char **ret_strategy, 
 			return r;
 		}
 		if (req->opts->api == CFS_API_NEW)
-			return cfs_fail(e, CFS_STAGE_MOUNT, -EOPNOTSUPP,
-					"cfs.api=new: the kernel cannot mount overlay with layers as fds (needs Linux 6.15)");
+			return cfs_fail(
+				e, CFS_STAGE_MOUNT, -EOPNOTSUPP,
+				"cfs.api=new: the kernel cannot mount overlay with layers as fds (needs Linux 6.15)");
 	}
 	verbose("strategy: legacy (mount(2))");
 	*ret_strategy = "legacy";

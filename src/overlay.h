@@ -17,7 +17,8 @@ struct cfs_overlay_req {
 
 /* Mounts the overlay on req->target; on failure nothing is left mounted and no
  * temp directory or loop device remains.  ret_strategy: "new" or "legacy". */
-int overlay_mount(const struct cfs_overlay_req *req, const char **ret_strategy, struct cfs_error *e);
+int overlay_mount(const struct cfs_overlay_req *req, const char **ret_strategy,
+		  struct cfs_error *e);
 
 /* MS_* flags to MOUNT_ATTR_* for fsmount(2) and mount_setattr(2). */
 unsigned int overlay_mount_attrs(unsigned long ms_flags);

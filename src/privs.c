@@ -9,9 +9,10 @@
 int privs_check(struct cfs_error *e)
 {
 	if (getuid() != 0)
-		return cfs_fail(e, CFS_STAGE_PERM, 0,
-				"only root can use this helper (real uid %u): unprivileged and fstab \"user\" mounts are refused",
-				(unsigned)getuid());
+		return cfs_fail(
+			e, CFS_STAGE_PERM, 0,
+			"only root can use this helper (real uid %u): unprivileged and fstab \"user\" mounts are refused",
+			(unsigned)getuid());
 	capng_clear(CAPNG_SELECT_BOTH);
 	if (capng_get_caps_process() < 0)
 		return cfs_fail(e, CFS_STAGE_PERM, -EIO, "cannot read the process's capabilities");

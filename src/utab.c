@@ -41,8 +41,8 @@ out:
 	return r;
 }
 
-int utab_add(const char *source, const char *target, unsigned long mountflags, const char *user_opts,
-	     const char *attrs, struct cfs_error *e)
+int utab_add(const char *source, const char *target, unsigned long mountflags,
+	     const char *user_opts, const char *attrs, struct cfs_error *e)
 {
 	_cleanup_free_ char *opts = NULL;
 	struct libmnt_fs *fs = mnt_new_fs();
@@ -50,7 +50,8 @@ int utab_add(const char *source, const char *target, unsigned long mountflags, c
 
 	if (!fs)
 		goto out;
-	if (asprintf(&opts, CFS_HELPER_OPT "%s%s", user_opts ? "," : "", user_opts ? user_opts : "") < 0) {
+	if (asprintf(&opts, CFS_HELPER_OPT "%s%s", user_opts ? "," : "",
+		     user_opts ? user_opts : "") < 0) {
 		opts = NULL;
 		goto out;
 	}

@@ -23,20 +23,20 @@ static inline void cfs_freep(void *p)
 }
 
 #define _cleanup_close_ _cleanup_(cfs_closep)
-#define _cleanup_free_ _cleanup_(cfs_freep)
+#define _cleanup_free_	_cleanup_(cfs_freep)
 
 /* Hand ownership of an fd or pointer on: the cleanup then sees nothing to free. */
-#define TAKE_FD(fd)                                                            \
-	({                                                                     \
-		int _fd_ = (fd);                                               \
-		(fd) = -EBADF;                                                 \
-		_fd_;                                                          \
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _fd_ = (fd);                                                                   \
+		(fd) = -EBADF;                                                                     \
+		_fd_;                                                                              \
 	})
-#define TAKE_PTR(p)                                                            \
-	({                                                                     \
-		__typeof__(p) _p_ = (p);                                       \
-		(p) = NULL;                                                    \
-		_p_;                                                           \
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p_ = (p);                                                           \
+		(p) = NULL;                                                                        \
+		_p_;                                                                               \
 	})
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

@@ -33,6 +33,14 @@ run_suite() {
 	fi
 }
 total_pass=0 total_fail=0 total_skip=0
+# The C follows .clang-format (kernel-like): an unformatted change fails here.
+if command -v clang-format >/dev/null; then
+	if clang-format --style=file --dry-run -Werror src/*.[ch] helpers/*.c tests/*.c \
+		tests/fuzz/*.c tests/bench/*.c 2>&1 | head -20 | grep .; then
+		echo "clang-format: the files above need formatting (clang-format -i --style=file FILE)"
+		status=1
+	fi
+fi
 run_suite _build
 if [ "$sanitizers" = yes ]; then
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

@@ -347,15 +347,9 @@ static const struct {
 	int want_r;
 	const char *want;
 } decode_rows[] = {
-	{ "/u", 0, "/u" },
-	{ "rel/u", 0, "rel/u" },
-	{ "/a\\:b", 0, "/a:b" },
-	{ "/a\\,b", 0, "/a,b" },
-	{ "/a\\\\b", 0, "/a\\b" },
-	{ "", -EINVAL, NULL },
-	{ "/a:/b", -EINVAL, NULL },
-	{ "/a::/b", -EINVAL, NULL },
-	{ "/a:", -EINVAL, NULL },
+	{ "/u", 0, "/u" },	    { "rel/u", 0, "rel/u" },	 { "/a\\:b", 0, "/a:b" },
+	{ "/a\\,b", 0, "/a,b" },    { "/a\\\\b", 0, "/a\\b" },	 { "", -EINVAL, NULL },
+	{ "/a:/b", -EINVAL, NULL }, { "/a::/b", -EINVAL, NULL }, { "/a:", -EINVAL, NULL },
 };
 
 Test(layers, decode_path_table)
@@ -367,7 +361,8 @@ Test(layers, decode_path_table)
 		cr_expect_eq(r, decode_rows[i].want_r, "%s: got %d, want %d", decode_rows[i].raw, r,
 			     decode_rows[i].want_r);
 		if (decode_rows[i].want)
-			cr_expect_str_eq(path ? path : "(null)", decode_rows[i].want, "%s", decode_rows[i].raw);
+			cr_expect_str_eq(path ? path : "(null)", decode_rows[i].want, "%s",
+					 decode_rows[i].raw);
 		else
 			cr_expect_null(path, "%s: no path on failure", decode_rows[i].raw);
 		free(path);

@@ -351,7 +351,8 @@ static int do_mount(const char *source, const char *target, char *optstr)
 			struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 						.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV };
 
-			fds[i] = (int)syscall(SYS_openat2, tree_fd, o.lower[i] + skip, &how, sizeof(how));
+			fds[i] = (int)syscall(SYS_openat2, tree_fd, o.lower[i] + skip, &how,
+					      sizeof(how));
 			if (fds[i] < 0)
 				return neg_errno();
 		}
