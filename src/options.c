@@ -273,6 +273,14 @@ static int parse_one(struct cfs_mount_opts *o, const char *token, struct cfs_err
 			r = append_csv(&o->utab_opts, token);
 		break;
 	case CFS_OPT_DATA:
+		/* Our splitter honours libmount's quotes, the kernel's does not:
+		 * the two strategies would read such a token differently. */
+		if (strchr(token, '"'))
+			return cfs_fail(
+				e, CFS_STAGE_USAGE, 0,
+				"bad option %s: overlay does not understand double quotes; "
+				"escape a comma or colon in a path with a backslash (\\, \\:)",
+				token);
 		if (!strncmp(token, "lowerdir=", 9))
 			r = replace_str(&o->lowerdir, strdup(token + 9));
 		else if (!strncmp(token, "upperdir=", 9))
