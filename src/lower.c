@@ -161,16 +161,11 @@ static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw,
 	struct stat st;
 	int r;
 
-	/* mount(2) without an idmap takes a directory layer by its path: one
-	 * stat instead of an open, an fstat and a close per layer. */
-	if (!cfg->want_fds && cfg->userns_fd < 0 && stat(lw->path, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	fd = open(lw->path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
+	/* A stat first: most layers need no fd of their own (mount(2) takes the
+	 * path, the shared idmapped tree gives the fd), and 500 layers pay for
+	 * every syscall here. */
+	if (stat(lw->path, &st) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
-	if (fstat(fd, &st) < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
-
 	if (S_ISREG(st.st_mode)) {
 		_cleanup_close_ int mfd = -EBADF;
 		_cleanup_free_ char *fstype = NULL, *what = NULL;
@@ -207,6 +202,13 @@ static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw,
 				close(r);
 			return 0;
 		}
+	} else if (!cfg->want_fds) {
+		return 0;
+	}
+	fd = open(lw->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
+	if (cfg->userns_fd >= 0) {
 		r = lower_clone(fd, NULL, lw->path, cfg->userns_fd, &lw->fd, e);
 		if (r < 0)
 			return r;
