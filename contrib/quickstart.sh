@@ -12,7 +12,7 @@ mkdir -p _build
 (cd _build && ../configure -q && make -s -j"$(nproc)" && make -s install)
 
 demo=$(mktemp -d /tmp/cfsoverlay-demo.XXXXXX)
-trap 'umount "$demo/merged" 2>/dev/null; rm -rf --one-file-system "$demo"' EXIT
+trap 'umount "$demo/merged" 2>/dev/null || true; rm -rf --one-file-system "$demo"' EXIT
 mkdir -p "$demo/layer1" "$demo/layer2" "$demo/layer3" "$demo/upper" "$demo/work" "$demo/merged"
 echo "from layer 1" >"$demo/layer1/one"
 echo "from layer 2" >"$demo/layer2/two"
