@@ -85,14 +85,6 @@ trap 'detach_loops; cleanup_work' EXIT
 
 # --- what "nothing left" means ----------------------------------------------
 
-tree_sum() {
-	(cd "$1" && find . -printf '%p %y %s %m %U %G %T@ %l\n' | LC_ALL=C sort &&
-		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r cat) | md5sum
-}
-helper_procs() {
-	find /proc -mindepth 2 -maxdepth 2 -name exe \
-		\( -lname "$MOUNT_HELPER*" -o -lname "$UMOUNT_HELPER*" \) 2>/dev/null | cut -d/ -f3 | tr '\n' ' '
-}
 loops_of_images() {
 	local img out
 	for img in "$LOW"/img/*; do

@@ -39,36 +39,7 @@ detach_loops() {
 }
 trap 'detach_loops; cleanup_work' EXIT
 
-tree_sum() {
-	(cd "$1" && find . -printf '%p %y %s %m %U %G %T@\n' | LC_ALL=C sort &&
-		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r cat) | md5sum
-}
 view_sum() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f %U %G\n' | LC_ALL=C sort | md5sum; }
-helper_procs() {
-	find /proc -mindepth 2 -maxdepth 2 -name exe \
-		\( -lname "$MOUNT_HELPER*" -o -lname "$UMOUNT_HELPER*" \) 2>/dev/null | cut -d/ -f3 | tr '\n' ' '
-}
-# Polls: a helper's child leaves when its parent's pipe closes, and autoclear
-# frees a loop device when the last reference goes, both just after the exit.
-no_procs() {
-	local i
-	for ((i = 0; i < 20; i++)); do
-		[ -z "$(helper_procs)" ] && return 0
-		sleep 0.05
-	done
-	diag "helper processes left: $(helper_procs)"
-	return 1
-}
-no_loops() {
-	local i
-	[ -n "$IMAGE" ] || return 0
-	for ((i = 0; i < 20; i++)); do
-		[ -z "$(losetup -j "$IMAGE")" ] && return 0
-		sleep 0.05
-	done
-	diag "loop devices left: $(losetup -j "$IMAGE")"
-	return 1
-}
 no_utab() { ! grep -q "TARGET=$WORK/m " "$LIBMOUNT_UTAB" 2>/dev/null; }
 base_empty() { [ -z "$(ls -A "$TMPB")" ] || { diag "left in $TMPB: $(ls -A "$TMPB")"; return 1; }; }
 
@@ -146,7 +117,7 @@ for api in new legacy; do
 			"$UMOUNT_HELPER" "$WORK/sm" 2>/dev/null
 			check "$at: temp base empty after the next run" base_empty
 		fi
-		check "$at: no loop device left" no_loops
+		check "$at: no loop device left" no_loops ${IMAGE:+"$IMAGE"}
 		# Do not let one failure cascade into the next kill.
 		mountpoint -q "$WORK/m" && umount -l "$WORK/m"
 		mountpoint -q "$WORK/sm" && umount -l "$WORK/sm"
@@ -195,7 +166,7 @@ for api in new legacy; do
 		check "$name: no utab line" no_utab
 		check "$name: temp base empty at once" base_empty
 		check "$name: no helper process left" no_procs
-		check "$name: no loop device left" no_loops
+		check "$name: no loop device left" no_loops ${IMAGE:+"$IMAGE"}
 		mountpoint -q "$WORK/m" && umount -l "$WORK/m"
 		find "$TMPB" -mindepth 1 -maxdepth 1 -exec umount -R -l {} \; 2>/dev/null
 		find "$TMPB" -mindepth 2 -maxdepth 2 -type d -exec umount -l {} \; 2>/dev/null

@@ -61,19 +61,6 @@ loops_same() {
 	diag "loop devices of other processes changed meanwhile (ignored): $changed"
 	return 0
 }
-# no_loops IMAGE...: none attached.  Polls briefly: autoclear frees a device
-# when the last reference goes, which is just after the umount.
-no_loops() {
-	local i img left
-	for ((i = 0; i < 20; i++)); do
-		left=
-		for img in "$@"; do left+=$(losetup -j "$img" 2>/dev/null); done
-		[ -z "$left" ] && return 0
-		sleep 0.05
-	done
-	diag "loop devices left: $left"
-	return 1
-}
 no_image_loops() {
 	local i left
 	for ((i = 0; i < 20; i++)); do

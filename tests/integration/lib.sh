@@ -124,3 +124,40 @@ assert_clean() {
 	fi
 	ok "$desc: nothing left behind"
 }
+
+# tree_sum DIR: one checksum of names, types, sizes, modes, owners, times,
+# symlink targets and contents under DIR: "lower data untouched" in one value.
+tree_sum() {
+	(cd "$1" && find . -printf '%p %y %s %m %U %G %T@ %l\n' | LC_ALL=C sort &&
+		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r cat) | md5sum
+}
+
+# The PIDs of running helpers under test (of any namespace).
+helper_procs() {
+	find /proc -mindepth 2 -maxdepth 2 -name exe \
+		\( -lname "$MOUNT_HELPER*" -o -lname "$UMOUNT_HELPER*" \) 2>/dev/null | cut -d/ -f3 | tr '\n' ' '
+}
+
+# no_procs, no_loops IMAGE...: nothing of ours left.  Both poll briefly: a
+# helper's child leaves when its parent's pipe closes, and autoclear frees a
+# loop device when its last reference goes, both just after the exit.
+no_procs() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		[ -z "$(helper_procs)" ] && return 0
+		sleep 0.05
+	done
+	diag "helper processes left: $(helper_procs)"
+	return 1
+}
+no_loops() {
+	local i img left
+	for ((i = 0; i < 20; i++)); do
+		left=
+		for img in "$@"; do left+=$(losetup -j "$img" 2>/dev/null); done
+		[ -z "$left" ] && return 0
+		sleep 0.05
+	done
+	diag "loop devices left: $left"
+	return 1
+}

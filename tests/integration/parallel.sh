@@ -38,33 +38,6 @@ kill_jobs() {
 }
 trap 'kill_jobs; detach_loops; cleanup_work' EXIT
 
-tree_sum() {
-	(cd "$1" && find . -printf '%p %y %s %m %U %G %T@\n' | LC_ALL=C sort &&
-		find . -type f -print0 | LC_ALL=C sort -z | xargs -0 -r cat) | md5sum
-}
-helper_procs() {
-	find /proc -mindepth 2 -maxdepth 2 -name exe \
-		\( -lname "$MOUNT_HELPER*" -o -lname "$UMOUNT_HELPER*" \) 2>/dev/null | cut -d/ -f3 | tr '\n' ' '
-}
-no_procs() {
-	local i
-	for ((i = 0; i < 20; i++)); do
-		[ -z "$(helper_procs)" ] && return 0
-		sleep 0.05
-	done
-	diag "helper processes left: $(helper_procs)"
-	return 1
-}
-no_loops() {
-	local i
-	[ -n "$IMAGE" ] || return 0
-	for ((i = 0; i < 20; i++)); do
-		[ -z "$(losetup -j "$IMAGE")" ] && return 0
-		sleep 0.05
-	done
-	diag "loop devices left: $(losetup -j "$IMAGE")"
-	return 1
-}
 base_empty() { [ -z "$(ls -A "$TMPB")" ] || { diag "left in $TMPB: $(ls -A "$TMPB")"; return 1; }; }
 utab_lines() { grep -c "TARGET=$WORK/p/[0-9]*/m .*helper=cfsoverlay" "$LIBMOUNT_UTAB" 2>/dev/null || true; }
 
@@ -140,7 +113,7 @@ for api in new legacy; do
 	n=$(utab_lines)
 	check "[$api] no utab line left ($n)" [ "$n" -eq 0 ]
 	check "[$api] temp base empty" base_empty
-	check "[$api] no loop device left" no_loops
+	check "[$api] no loop device left" no_loops ${IMAGE:+"$IMAGE"}
 	check "[$api] no helper process left" no_procs
 	# One failure must not cascade into the next strategy.
 	findmnt -rn -o TARGET | grep -F "$WORK/p/" | sort -r | while read -r m; do umount -l "$m"; done
