@@ -75,13 +75,7 @@ done
 LONGMAP=${LONGMAP% }
 
 # Leave no loop device behind even when a case fails.
-detach_loops() {
-	local img dev
-	for img in "$LOW"/img/*; do
-		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do losetup -d "$dev" 2>/dev/null; done
-	done
-}
-trap 'detach_loops; cleanup_work' EXIT
+trap 'detach_loops "$LOW"/img/*; cleanup_work' EXIT
 
 # --- what "nothing left" means ----------------------------------------------
 
@@ -128,7 +122,7 @@ reset_state() {
 		grep -vxF "${KEEP:-/nonexistent}" | sort -r | while read -r m; do umount -l "$m"; done
 	find "$TMPB" -mindepth 1 -depth -type d -exec umount -l {} \; 2>/dev/null
 	find "$TMPB" -mindepth 1 -delete 2>/dev/null
-	detach_loops
+	detach_loops "$LOW"/img/*
 	if [ -n "$KEEP" ]; then
 		grep "TARGET=$KEEP " "$LIBMOUNT_UTAB" >"$LIBMOUNT_UTAB.new" 2>/dev/null
 		mv "$LIBMOUNT_UTAB.new" "$LIBMOUNT_UTAB"

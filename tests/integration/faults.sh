@@ -16,28 +16,11 @@ mkdir -p u w m "$TMPB" s1 s2 su sw sm
 chmod 0700 "$TMPB"
 echo small1 >s1/a
 echo small2 >s2/b
-IMAGE=
-if command -v mkfs.erofs >/dev/null; then
-	mkdir -p img-src && echo image >img-src/from-image
-	mklayers $((N - 1)) "$WORK/L"
-	mkfs.erofs --quiet "$WORK/L/image.erofs" img-src >/dev/null 2>&1 && IMAGE=$WORK/L/image.erofs
-fi
-if [ -n "$IMAGE" ]; then
-	LOWER="$(lowerdir_of $((N - 1)) "$WORK/L"):$IMAGE"
-else
-	diag "no image layer: mkfs.erofs (erofs-utils) is not installed; loop devices are not exercised"
-	mklayers "$N" "$WORK/L"
-	LOWER=$(lowerdir_of "$N" "$WORK/L")
-fi
+mklayers_image "$N" "$WORK/L"
 opts() { echo "lowerdir=$LOWER,upperdir=$WORK/u,workdir=$WORK/w,$IDM,cfs.api=$1,cfs.tmpdir=$TMPB"; }
 
 # Leave no loop device behind even when a case fails.
-detach_loops() {
-	local dev
-	[ -n "$IMAGE" ] || return 0
-	for dev in $(losetup -j "$IMAGE" -O NAME -n 2>/dev/null); do losetup -d "$dev" 2>/dev/null; done
-}
-trap 'detach_loops; cleanup_work' EXIT
+trap 'detach_loops ${IMAGE:+"$IMAGE"}; cleanup_work' EXIT
 
 view_sum() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f %U %G\n' | LC_ALL=C sort | md5sum; }
 no_utab() { ! grep -q "TARGET=$WORK/m " "$LIBMOUNT_UTAB" 2>/dev/null; }

@@ -32,14 +32,12 @@ loops_of_images() {
 	done < <(all_images)
 	return 0
 }
-detach_loops() {
-	local img dev
-	while read -r img; do
-		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do losetup -d "$dev" 2>/dev/null; done
-	done < <(all_images; echo "$WORK/outer.sqfs")
-	return 0
+detach_all_images() {
+	local -a imgs
+	mapfile -t imgs < <(all_images)
+	detach_loops "${imgs[@]}" "$WORK/outer.sqfs"
 }
-trap 'detach_loops; cleanup_work' EXIT
+trap 'detach_all_images; cleanup_work' EXIT
 
 LOOPS_AT_START=$(losetup -a | LC_ALL=C sort)
 loops_now() { losetup -a | LC_ALL=C sort; }

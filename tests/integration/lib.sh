@@ -161,3 +161,33 @@ no_loops() {
 	diag "loop devices left: $left"
 	return 1
 }
+
+# detach_loops IMAGE...: detaches every loop device backed by these files, for
+# traps: a failed case must not leave a device behind (loop devices are global).
+detach_loops() {
+	local img dev
+	for img in "$@"; do
+		for dev in $(losetup -j "$img" -O NAME -n 2>/dev/null); do losetup -d "$dev" 2>/dev/null; done
+	done
+	return 0
+}
+
+# mklayers_image N DIR: layers DIR/1..N-1 (see mklayers) and, as layer N, an
+# erofs image DIR/image.erofs holding fN, so loop devices are exercised.
+# Sets IMAGE (empty without mkfs.erofs: then N directory layers) and LOWER.
+mklayers_image() {
+	local n=$1 dir=$2
+	IMAGE=
+	if command -v mkfs.erofs >/dev/null; then
+		mkdir -p "$dir/.image-src" && echo image >"$dir/.image-src/f$n"
+		mklayers $((n - 1)) "$dir"
+		mkfs.erofs --quiet "$dir/image.erofs" "$dir/.image-src" >/dev/null 2>&1 && IMAGE=$dir/image.erofs
+	fi
+	if [ -n "$IMAGE" ]; then
+		LOWER="$(lowerdir_of $((n - 1)) "$dir"):$IMAGE"
+	else
+		diag "no image layer: mkfs.erofs (erofs-utils) is not installed; loop devices are not exercised"
+		mklayers "$n" "$dir"
+		LOWER=$(lowerdir_of "$n" "$dir")
+	fi
+}

@@ -12,31 +12,14 @@ IDM="uidmap=0:100000:65536,gidmap=0:100000:65536"
 TMPB=$WORK/tmp
 mkdir -p "$TMPB"
 chmod 0700 "$TMPB"
-IMAGE=
-if command -v mkfs.erofs >/dev/null; then
-	mkdir -p img-src && echo image >img-src/f$N
-	mklayers $((N - 1)) "$WORK/L"
-	mkfs.erofs --quiet "$WORK/L/image.erofs" img-src >/dev/null 2>&1 && IMAGE=$WORK/L/image.erofs
-fi
-if [ -n "$IMAGE" ]; then
-	LOWER="$(lowerdir_of $((N - 1)) "$WORK/L"):$IMAGE"
-else
-	diag "no image layer: mkfs.erofs (erofs-utils) is not installed; loop devices are not exercised"
-	mklayers "$N" "$WORK/L"
-	LOWER=$(lowerdir_of "$N" "$WORK/L")
-fi
+mklayers_image "$N" "$WORK/L"
 
-detach_loops() {
-	local dev
-	[ -n "$IMAGE" ] || return 0
-	for dev in $(losetup -j "$IMAGE" -O NAME -n 2>/dev/null); do losetup -d "$dev" 2>/dev/null; done
-}
 kill_jobs() {
 	local pid
 	for pid in $(jobs -p); do kill "$pid" 2>/dev/null; done
 	wait 2>/dev/null
 }
-trap 'kill_jobs; detach_loops; cleanup_work' EXIT
+trap 'kill_jobs; detach_loops ${IMAGE:+"$IMAGE"}; cleanup_work' EXIT
 
 base_empty() { [ -z "$(ls -A "$TMPB")" ] || { diag "left in $TMPB: $(ls -A "$TMPB")"; return 1; }; }
 utab_lines() { grep -c "TARGET=$WORK/p/[0-9]*/m .*helper=cfsoverlay" "$LIBMOUNT_UTAB" 2>/dev/null || true; }
