@@ -19,7 +19,6 @@
 #include "overlay.h"
 #include "privs.h"
 #include "tmpdir.h"
-#include "umount.h"
 #include "util.h"
 #include "utab.h"
 
@@ -231,7 +230,7 @@ static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opt
 
 	/* mount(2) would answer a bare EINVAL. */
 	r = mountpoint_check(a->target, &is_mount);
-	if (r < 0 && r != -EOPNOTSUPP)
+	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot remount %s", a->target);
 	if (!is_mount)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "cannot remount %s: it is not mounted",
@@ -338,6 +337,8 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 			.opts = &p->opts,
 			.layers = &p->layers,
 			.userns_fd = userns_fd,
+			.upperdir = p->upperdir,
+			.workdir = p->workdir,
 			.tmpdir = p->opts.tmpdir,
 		};
 		r = overlay_mount(&req, &strategy, e);
@@ -360,7 +361,7 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 
 		/* What umount.cfsoverlay must know: cfs.rmdir=no, a cfs.tmpdir
 		 * other than the default (to reclaim what killed helpers left). */
-		r = umount_attrs_format(p->opts.rmdir, p->opts.tmpdir, &attrs);
+		r = utab_attrs_format(p->opts.rmdir, p->opts.tmpdir, &attrs);
 		if (r < 0) {
 			cfs_fail(e, CFS_STAGE_UTAB, r, "cannot record %s in utab", a->target);
 			goto out;

@@ -5,7 +5,8 @@
 #include <stdbool.h>
 
 /* *ret tells whether path (not followed if a symlink) is a mount's root.
- * -EOPNOTSUPP before Linux 5.8, which lacks STATX_ATTR_MOUNT_ROOT. */
+ * path must be canonical: before Linux 5.8, which lacks
+ * STATX_ATTR_MOUNT_ROOT, it is looked up in mountinfo. */
 int mountpoint_check(const char *path, bool *ret);
 
 #endif

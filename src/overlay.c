@@ -101,16 +101,11 @@ static int config_sb_flags(int fs_fd, unsigned long f)
 	return 0;
 }
 
-static int config_dir_fd(int fs_fd, const char *key, const char *raw, struct cfs_error *e)
+static int config_dir_fd(int fs_fd, const char *key, const char *path, struct cfs_error *e)
 {
-	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	/* upperdir/workdir carry overlay's escapes like lowerdir does. */
-	r = layers_decode_path(raw, &path);
-	if (r < 0)
-		return cfs_fail(e, CFS_STAGE_USAGE, r == -ENOMEM ? r : 0, "bad %s=%s", key, raw);
 	fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s %s", key, path);
@@ -189,11 +184,11 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 		cfs_hint_fs_log(e, fs_fd);
 		goto out;
 	}
-	if (o->upperdir) {
-		r = config_dir_fd(fs_fd, "upperdir", o->upperdir, e);
+	if (req->upperdir) {
+		r = config_dir_fd(fs_fd, "upperdir", req->upperdir, e);
 		if (r < 0)
 			goto out;
-		r = config_dir_fd(fs_fd, "workdir", o->workdir, e);
+		r = config_dir_fd(fs_fd, "workdir", req->workdir, e);
 		if (r < 0)
 			goto out;
 	}

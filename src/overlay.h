@@ -11,7 +11,8 @@ struct cfs_overlay_req {
 	const char *target;
 	const struct cfs_mount_opts *opts;
 	const struct cfs_layers *layers;
-	int userns_fd; /* -EBADF: no idmap */
+	const char *upperdir, *workdir; /* decoded from opts (which keep the escapes) */
+	int userns_fd;			/* -EBADF: no idmap */
 	const char *tmpdir;
 };
 

@@ -49,6 +49,12 @@ static int mount_is_shared(const char *path, bool *ret_shared, bool *ret_is_root
 	return r;
 }
 
+/* Only root may have filled a base we create in or clean. */
+static bool base_is_private(const struct stat *st)
+{
+	return st->st_uid == 0 && (st->st_mode & 07777) == 0700;
+}
+
 static int prepare_base(const char *base, struct cfs_error *e)
 {
 	struct stat st;
@@ -70,7 +76,7 @@ static int prepare_base(const char *base, struct cfs_error *e)
 	if (!S_ISDIR(st.st_mode))
 		return cfs_fail(e, CFS_STAGE_PERM, 0, "refusing temp location %s: not a directory",
 				base);
-	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+	if (!base_is_private(&st))
 		return cfs_fail(
 			e, CFS_STAGE_PERM, 0,
 			"refusing temp location %s: must be owned by root with mode 0700 (is %u, %04o)",
@@ -275,11 +281,9 @@ int tmpdir_clean_stale(const char *base)
 	basefd = open(base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (basefd < 0)
 		return errno == ENOENT ? 0 : negerrno();
-	/* The rule tmpdir_create enforces: never clean in a directory others
-	 * could have filled. */
 	if (fstat(basefd, &st) < 0)
 		return negerrno();
-	if (st.st_uid != 0 || (st.st_mode & 07777) != 0700)
+	if (!base_is_private(&st))
 		return -EPERM;
 	d = opendir_at(basefd);
 	if (!d)

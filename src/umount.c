@@ -9,8 +9,6 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
-#include <libmount/libmount.h>
-
 #include "log.h"
 #include "mountns.h"
 #include "mountpoint.h"
@@ -35,23 +33,6 @@ struct saved_dir {
 	char label[LABEL_MAX];
 	size_t label_len; /* 0: no label to restore */
 };
-
-static int is_mountpoint(const char *path, bool *ret)
-{
-	struct libmnt_table *tb;
-	int r;
-
-	r = mountpoint_check(path, ret);
-	if (r != -EOPNOTSUPP)
-		return r;
-	/* Linux < 5.8 has no STATX_ATTR_MOUNT_ROOT: ask mountinfo. */
-	tb = mnt_new_table_from_file("/proc/self/mountinfo");
-	if (!tb)
-		return -ENOENT;
-	*ret = mnt_table_find_target(tb, path, MNT_ITER_BACKWARD) != NULL;
-	mnt_unref_table(tb);
-	return 0;
-}
 
 static int save_dir(int dfd, const char *name, struct saved_dir *ret)
 {
@@ -127,7 +108,7 @@ int umount_rmdir_recreate(const char *path, bool *ret_removed)
 		return negerrno();
 	/* The kernel would answer EBUSY too; asking first keeps the label read
 	 * below from being the label of whatever is mounted on top. */
-	r = is_mountpoint(path, &mounted);
+	r = mountpoint_check(path, &mounted);
 	if (r < 0)
 		return r;
 	if (mounted)
@@ -144,64 +125,6 @@ int umount_rmdir_recreate(const char *path, bool *ret_removed)
 		return negerrno();
 	*ret_removed = true;
 	return recreate_dir(dfd, name, &saved);
-}
-
-int umount_attrs_format(bool rmdir, const char *tmpdir, char **ret)
-{
-	_cleanup_free_ char *attrs = NULL, *quoted = NULL;
-	const char *value = tmpdir;
-
-	if (!rmdir && mnt_optstr_append_option(&attrs, UMOUNT_ATTR_RMDIR, "no") < 0)
-		return -ENOMEM;
-	if (tmpdir && strcmp(tmpdir, CFS_DEFAULT_TMPDIR) != 0) {
-		/* libmount's optstr rule: commas inside double quotes are not
-		 * separators, and a double quote cannot be escaped.  Such a base
-		 * is not recorded: the next mount using it still cleans it. */
-		if (strchr(tmpdir, '"')) {
-			verbose("cfs.tmpdir=%s holds a double quote: not recorded in utab, "
-				"so umount.cfsoverlay will not clean it, ignoring",
-				tmpdir);
-			*ret = TAKE_PTR(attrs);
-			return 0;
-		}
-		if (strchr(tmpdir, ',')) {
-			if (asprintf(&quoted, "\"%s\"", tmpdir) < 0)
-				return -ENOMEM;
-			value = quoted;
-		}
-		if (mnt_optstr_append_option(&attrs, UMOUNT_ATTR_TMPDIR, value) < 0)
-			return -ENOMEM;
-	}
-	*ret = TAKE_PTR(attrs);
-	return 0;
-}
-
-int umount_attrs_parse(const char *attrs, bool *ret_rmdir, char **ret_tmpdir)
-{
-	char *v = NULL, *tmpdir = NULL;
-	size_t len = 0;
-	bool rmdir = true;
-	int r;
-
-	if (attrs) {
-		r = mnt_optstr_get_option(attrs, UMOUNT_ATTR_RMDIR, &v, &len);
-		if (r < 0)
-			return r;
-		if (r == 0 && len == 2 && !strncmp(v, "no", 2))
-			rmdir = false;
-		r = mnt_optstr_get_option(attrs, UMOUNT_ATTR_TMPDIR, &v, &len);
-		if (r < 0)
-			return r;
-		if (r == 0 && len >= 2 && v[0] == '"' && v[len - 1] == '"') {
-			v++;
-			len -= 2;
-		}
-		if (r == 0 && len > 0 && !(tmpdir = strndup(v, len)))
-			return -ENOMEM;
-	}
-	*ret_rmdir = rmdir;
-	*ret_tmpdir = tmpdir;
-	return 0;
 }
 
 /* The mount's copies elsewhere go with the mountpoint.  The unmount has
@@ -275,7 +198,7 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	}
 	if (!realpath(a->target, target))
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s", a->target);
-	r = is_mountpoint(target, &mounted);
+	r = mountpoint_check(target, &mounted);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
 	if (!mounted)
@@ -283,7 +206,7 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	/* Read before the entry goes: what the mount asked of its umount. */
 	r = utab_get_attrs(target, &attrs);
 	if (r >= 0)
-		r = umount_attrs_parse(attrs, &want_rmdir, &tmpdir);
+		r = utab_attrs_parse(attrs, &want_rmdir, &tmpdir);
 	if (r < 0)
 		verbose("cannot read the utab attributes of %s: %s, using the defaults", target,
 			strerror(-r));

@@ -10,10 +10,6 @@
 
 #include "errors.h"
 
-/* Our utab ATTRS, written at mount time and read back by umount.cfsoverlay. */
-#define UMOUNT_ATTR_RMDIR  "cfs.rmdir"	/* "no": keep the mountpoint, copies stay */
-#define UMOUNT_ATTR_TMPDIR "cfs.tmpdir" /* a temp base other than the default */
-
 struct cfs_umount_args {
 	const char *target;
 	const char *ns; /* -N */
@@ -31,15 +27,5 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e);
  * -ENOTEMPTY...).  *ret_removed tells whether the rmdir happened, so that a
  * failure to recreate can be told from a directory that was kept. */
 int umount_rmdir_recreate(const char *path, bool *ret_removed);
-
-/* The utab ATTRS that tell umount.cfsoverlay what the mount asked for:
- * "cfs.rmdir=no" unless rmdir, "cfs.tmpdir=DIR" when tmpdir is not the default
- * base (quoted when it holds a comma; left out when it holds a double quote,
- * which libmount cannot escape).  *ret is NULL when there is nothing to
- * record.  Fails with -ENOMEM only. */
-int umount_attrs_format(bool rmdir, const char *tmpdir, char **ret);
-/* The reverse: attrs may be NULL (no utab entry).  *ret_tmpdir is NULL when
- * the default base was used. */
-int umount_attrs_parse(const char *attrs, bool *ret_rmdir, char **ret_tmpdir);
 
 #endif

@@ -8,6 +8,7 @@
 #include <libmount/libmount.h>
 
 #include "log.h"
+#include "options.h"
 #include "util.h"
 #include "utab.h"
 
@@ -122,4 +123,62 @@ int utab_get_attrs(const char *target, char **ret_attrs)
 out:
 	mnt_unref_table(tb);
 	return r;
+}
+
+int utab_attrs_format(bool rmdir, const char *tmpdir, char **ret)
+{
+	_cleanup_free_ char *attrs = NULL, *quoted = NULL;
+	const char *value = tmpdir;
+
+	if (!rmdir && mnt_optstr_append_option(&attrs, UTAB_ATTR_RMDIR, "no") < 0)
+		return -ENOMEM;
+	if (tmpdir && strcmp(tmpdir, CFS_DEFAULT_TMPDIR) != 0) {
+		/* libmount's optstr rule: commas inside double quotes are not
+		 * separators, and a double quote cannot be escaped.  Such a base
+		 * is not recorded: the next mount using it still cleans it. */
+		if (strchr(tmpdir, '"')) {
+			verbose("cfs.tmpdir=%s holds a double quote: not recorded in utab, "
+				"so umount.cfsoverlay will not clean it, ignoring",
+				tmpdir);
+			*ret = TAKE_PTR(attrs);
+			return 0;
+		}
+		if (strchr(tmpdir, ',')) {
+			if (asprintf(&quoted, "\"%s\"", tmpdir) < 0)
+				return -ENOMEM;
+			value = quoted;
+		}
+		if (mnt_optstr_append_option(&attrs, UTAB_ATTR_TMPDIR, value) < 0)
+			return -ENOMEM;
+	}
+	*ret = TAKE_PTR(attrs);
+	return 0;
+}
+
+int utab_attrs_parse(const char *attrs, bool *ret_rmdir, char **ret_tmpdir)
+{
+	char *v = NULL, *tmpdir = NULL;
+	size_t len = 0;
+	bool rmdir = true;
+	int r;
+
+	if (attrs) {
+		r = mnt_optstr_get_option(attrs, UTAB_ATTR_RMDIR, &v, &len);
+		if (r < 0)
+			return r;
+		if (r == 0 && len == 2 && !strncmp(v, "no", 2))
+			rmdir = false;
+		r = mnt_optstr_get_option(attrs, UTAB_ATTR_TMPDIR, &v, &len);
+		if (r < 0)
+			return r;
+		if (r == 0 && len >= 2 && v[0] == '"' && v[len - 1] == '"') {
+			v++;
+			len -= 2;
+		}
+		if (r == 0 && len > 0 && !(tmpdir = strndup(v, len)))
+			return -ENOMEM;
+	}
+	*ret_rmdir = rmdir;
+	*ret_tmpdir = tmpdir;
+	return 0;
 }

@@ -1,4 +1,4 @@
-/* Unit tests for src/umount.c: what a mount records in utab ATTRS for its
+/* Unit tests for src/utab.c: what a mount records in utab ATTRS for its
  * umount, and reading it back. */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 #include <criterion/criterion.h>
 
 #include "options.h"
-#include "umount.h"
+#include "utab.h"
 #include "util.h"
 
 /* The mount's choices, the ATTRS text, and what umount reads back. */
@@ -29,12 +29,12 @@ static const struct {
 	{ true, "/tmp/a\"b", NULL, NULL },
 };
 
-Test(umount, attrs_round_trip_table)
+Test(utab, attrs_round_trip_table)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
 		_cleanup_free_ char *attrs = NULL, *tmpdir = NULL;
 		bool rmdir = !rows[i].rmdir;
-		int r = umount_attrs_format(rows[i].rmdir, rows[i].tmpdir, &attrs);
+		int r = utab_attrs_format(rows[i].rmdir, rows[i].tmpdir, &attrs);
 
 		cr_assert_eq(r, 0, "row %zu: format returned %d", i, r);
 		if (rows[i].want_attrs)
@@ -42,7 +42,7 @@ Test(umount, attrs_round_trip_table)
 					 i);
 		else
 			cr_expect_null(attrs, "row %zu: recorded %s", i, attrs);
-		r = umount_attrs_parse(attrs, &rmdir, &tmpdir);
+		r = utab_attrs_parse(attrs, &rmdir, &tmpdir);
 		cr_assert_eq(r, 0, "row %zu: parse returned %d", i, r);
 		cr_expect_eq(rmdir, rows[i].rmdir, "row %zu: rmdir read back as %d", i, rmdir);
 		if (rows[i].want_tmpdir)
@@ -54,14 +54,14 @@ Test(umount, attrs_round_trip_table)
 }
 
 /* Attributes of other tools, or none at all, leave the defaults. */
-Test(umount, attrs_parse_foreign)
+Test(utab, attrs_parse_foreign)
 {
 	static const char *const foreign[] = { NULL, "", "x-foo=1", "cfs.other=yes,x=y" };
 
 	for (size_t i = 0; i < ARRAY_SIZE(foreign); i++) {
 		_cleanup_free_ char *tmpdir = NULL;
 		bool rmdir = false;
-		int r = umount_attrs_parse(foreign[i], &rmdir, &tmpdir);
+		int r = utab_attrs_parse(foreign[i], &rmdir, &tmpdir);
 
 		cr_assert_eq(r, 0, "\"%s\": parse returned %d", foreign[i] ? foreign[i] : "NULL",
 			     r);
