@@ -90,6 +90,8 @@ void lowers_free(struct cfs_lowers *l)
 			close(l->v[i].fd);
 	if (l->tree_dir && l->tree_fd >= 0)
 		close(l->tree_fd);
+	if (l->tree_dir && l->host_fd >= 0)
+		close(l->host_fd);
 	free(l->tree_dir);
 	l->tree_dir = NULL;
 	free(l->v);
@@ -109,51 +111,94 @@ size_t lowers_count_images(const struct cfs_lowers *l)
 /* Cloning and idmapping each layer costs an open_tree, a mount_setattr and,
  * when the detached mount is dropped, an RCU grace period: for 500 layers that
  * is most of the mount's time.  Layers that share a directory (containerd's
- * snapshots/N/fs) are opened inside one idmapped clone of it instead.  A layer
- * is taken from the tree only when it is the very inode its path names, so a
- * symlink out of the tree or a mount below the directory (absent from the
- * non-recursive clone) gets a clone of its own. */
+ * snapshots/N/fs) are taken from one idmapped clone of it instead.  The clone
+ * is made from an fd of the directory, so that the clone and the host view
+ * start from the same place. */
 static void prepare_tree(const struct cfs_layers *layers, const struct lower_config *cfg,
 			 struct cfs_lowers *l)
 {
 	_cleanup_free_ char *dir = NULL;
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int host_fd = -EBADF, fd = -EBADF;
 	struct cfs_error ignored = { 0 };
 
 	if (cfg->userns_fd < 0 || layers->n < 2 || layers_common_dir(layers, &dir) < 0)
 		return;
-	fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	/* Any failure here is reported, if it matters, by the per-layer clone. */
+	host_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host_fd < 0)
+		return;
+	fd = open_tree(host_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (fd < 0 || lower_setattr(fd, dir, cfg->userns_fd, &ignored) < 0)
 		return;
 	verbose("layers share one idmapped clone of %s", dir);
 	l->tree_fd = TAKE_FD(fd);
+	l->host_fd = TAKE_FD(host_fd);
 	l->tree_dir = TAKE_PTR(dir);
 }
 
-static int open_in_tree(const struct cfs_lowers *l, struct cfs_lower *lw, const struct stat *st)
+/* A layer comes from the shared tree only when the tree holds the very
+ * directory its path names.  The clone is not recursive: a mount below the
+ * directory is missing from it, and a symlink may lead out of it.
+ *
+ * Legacy: mount(2) walks TREE/rel itself.  If the host's walk of rel from the
+ * directory stays on its mount and beneath it, the walk in the clone is the
+ * same walk, so one openat2 on the host says it all.
+ * New API: the layer is an fd opened in the clone under the same limits; the
+ * host's walk must end on the same inode. */
+static int take_from_tree(const struct cfs_lowers *l, struct cfs_lower *lw, bool want_fd)
 {
 	struct open_how how = {
 		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 		.resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
 	};
 	size_t n = l->tree_dir ? strlen(l->tree_dir) : 0;
-	struct stat tst;
-	int fd;
+	_cleanup_close_ int fd = -EBADF;
+	struct stat tree_st, host_st;
+	const char *rel;
 
 	if (!n || strncmp(lw->path, l->tree_dir, n) || lw->path[n] != '/')
 		return -EXDEV;
-	fd = (int)syscall(SYS_openat2, l->tree_fd, lw->path + n + 1, &how, sizeof(how));
+	rel = lw->path + n + 1;
+	fd = (int)syscall(SYS_openat2, want_fd ? l->tree_fd : l->host_fd, rel, &how, sizeof(how));
 	if (fd < 0)
 		return negerrno();
-	if (fstat(fd, &tst) < 0 || tst.st_dev != st->st_dev || tst.st_ino != st->st_ino) {
-		close(fd);
-		return -EXDEV;
+	if (want_fd) {
+		if (fstat(fd, &tree_st) < 0 || fstatat(l->host_fd, rel, &host_st, 0) < 0)
+			return negerrno();
+		if (tree_st.st_dev != host_st.st_dev || tree_st.st_ino != host_st.st_ino)
+			return -EXDEV;
+		lw->fd = TAKE_FD(fd);
 	}
-	lw->rel = lw->path + n + 1;
-	return fd;
+	lw->rel = rel;
+	return 0;
 }
 
+static int prepare_image(struct cfs_lower *lw, const struct lower_config *cfg, struct cfs_error *e)
+{
+	_cleanup_close_ int mfd = -EBADF;
+	_cleanup_free_ char *fstype = NULL, *what = NULL;
+	int r;
+
+	lw->image = true;
+	r = loopdev_mount_image(lw->path, cfg->direct_io, &mfd, &fstype, e);
+	if (r < 0)
+		return r;
+	if (cfg->userns_fd >= 0) {
+		/* Whether it can be idmapped depends on the type: name it. */
+		if (asprintf(&what, "%s (%s image)", lw->path, fstype) < 0)
+			return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "lowerdir %s", lw->path);
+		r = lower_setattr(mfd, what, cfg->userns_fd, e);
+		if (r < 0)
+			return r;
+	}
+	lw->fd = TAKE_FD(mfd);
+	lw->detached = true;
+	return 0;
+}
+
+/* 500 layers pay for every syscall here, so the common case goes first: a
+ * directory, opened (new API) or taken from the shared tree without a stat.
+ * Whatever that does not settle is looked at closely. */
 static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw,
 		       const struct lower_config *cfg, struct cfs_error *e)
 {
@@ -161,69 +206,50 @@ static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw,
 	struct stat st;
 	int r;
 
-	/* A stat first: most layers need no fd of their own (mount(2) takes the
-	 * path, the shared idmapped tree gives the fd), and 500 layers pay for
-	 * every syscall here. */
-	if (stat(lw->path, &st) < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
-	if (S_ISREG(st.st_mode)) {
-		_cleanup_close_ int mfd = -EBADF;
-		_cleanup_free_ char *fstype = NULL, *what = NULL;
-
-		lw->image = true;
-		r = loopdev_mount_image(lw->path, cfg->direct_io, &mfd, &fstype, e);
-		if (r < 0)
-			return r;
-		if (cfg->userns_fd >= 0) {
-			/* Whether it can be idmapped depends on the type: name it. */
-			if (asprintf(&what, "%s (%s image)", lw->path, fstype) < 0)
-				return cfs_fail(e, CFS_STAGE_SETUP, -ENOMEM, "lowerdir %s",
-						lw->path);
-			r = lower_setattr(mfd, what, cfg->userns_fd, e);
-			if (r < 0)
-				return r;
+	if (cfg->userns_fd >= 0) {
+		if (take_from_tree(l, lw, cfg->want_fds) == 0)
+			return 0;
+	} else if (cfg->want_fds) {
+		fd = open(lw->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd >= 0) {
+			lw->fd = TAKE_FD(fd);
+			return 0;
 		}
-		lw->fd = TAKE_FD(mfd);
-		lw->detached = true;
+		if (errno != ENOTDIR)
+			return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
+	} else if (cfg->lazy_dirs) {
 		return 0;
 	}
+
+	if (stat(lw->path, &st) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
+	if (S_ISREG(st.st_mode))
+		return prepare_image(lw, cfg, e);
 	if (!S_ISDIR(st.st_mode))
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
 				"lowerdir %s: neither a directory nor a filesystem image",
 				lw->path);
-	if (cfg->userns_fd >= 0) {
-		r = open_in_tree(l, lw, &st);
-		if (r >= 0) {
-			/* Legacy needs only the path: a held fd would keep the
-			 * tree busy when its temp mount is taken down. */
-			if (cfg->want_fds)
-				lw->fd = r;
-			else
-				close(r);
-			return 0;
-		}
-	} else if (!cfg->want_fds) {
-		return 0;
-	}
-	fd = open(lw->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
-	if (cfg->userns_fd >= 0) {
-		r = lower_clone(fd, NULL, lw->path, cfg->userns_fd, &lw->fd, e);
-		if (r < 0)
-			return r;
-		lw->detached = true;
-		return 0;
-	}
-	if (cfg->want_fds)
+	if (cfg->userns_fd < 0) {
+		if (!cfg->want_fds)
+			return 0; /* mount(2) takes the path */
+		/* A directory now, not a moment ago: it was just made or swapped. */
+		fd = open(lw->path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", lw->path);
 		lw->fd = TAKE_FD(fd);
+		return 0;
+	}
+	r = lower_clone(AT_FDCWD, lw->path, lw->path, cfg->userns_fd, &lw->fd, e);
+	if (r < 0)
+		return r;
+	lw->detached = true;
 	return 0;
 }
 
 int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *cfg,
 		   struct cfs_lowers *ret, struct cfs_error *e)
 {
-	struct cfs_lowers l = { .n = 0, .tree_fd = -EBADF };
+	struct cfs_lowers l = { .n = 0, .tree_fd = -EBADF, .host_fd = -EBADF };
 	int r;
 
 	r = lower_raise_nofile(layers->n);

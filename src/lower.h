@@ -25,13 +25,15 @@ struct cfs_lower {
 struct cfs_lowers {
 	struct cfs_lower *v;
 	size_t n;
-	char *tree_dir; /* NULL: no shared tree, tree_fd unused */
+	char *tree_dir; /* NULL: no shared tree, tree_fd and host_fd unused */
 	int tree_fd;
+	int host_fd; /* the directory itself, as the host sees it */
 };
 
 struct lower_config {
 	int userns_fd;	/* idmap every layer with it, or -EBADF */
 	bool want_fds;	/* the new mount API takes every layer by fd */
+	bool lazy_dirs; /* plain layers for mount(2): left to the kernel to find */
 	bool direct_io; /* loop devices with LO_FLAGS_DIRECT_IO */
 };
 

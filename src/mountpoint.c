@@ -1,6 +1,13 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <libmount/libmount.h>
 
@@ -25,5 +32,94 @@ int mountpoint_check(const char *path, bool *ret)
 		return -ENOENT;
 	*ret = mnt_table_find_target(tb, path, MNT_ITER_BACKWARD) != NULL;
 	mnt_unref_table(tb);
+	return 0;
+}
+
+/* statmount(2) arrived in Linux 6.8, after the headers this builds with: the
+ * UAPI layout, up to the fields read here. */
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U
+#endif
+#define CFS_NR_STATMOUNT	457
+#define CFS_STATMOUNT_MNT_BASIC 0x00000002U
+
+struct cfs_mnt_id_req {
+	uint32_t size;
+	uint32_t spare;
+	uint64_t mnt_id;
+	uint64_t param;
+};
+
+struct cfs_statmount {
+	uint32_t size;
+	uint32_t mnt_opts;
+	uint64_t mask;
+	uint32_t sb_dev_major;
+	uint32_t sb_dev_minor;
+	uint64_t sb_magic;
+	uint32_t sb_flags;
+	uint32_t fs_type;
+	uint64_t mnt_id;
+	uint64_t mnt_parent_id;
+	uint32_t mnt_id_old;
+	uint32_t mnt_parent_id_old;
+	uint64_t mnt_attr;
+	uint64_t mnt_propagation;
+	uint64_t spare[60]; /* the rest of the fixed part, unread */
+};
+
+/* Linux < 6.8: the mount's line in mountinfo.  The kernel prints every mount's
+ * options to make it, which is why this is the fallback only. */
+static int propagation_from_mountinfo(const char *path, uint64_t mnt_id, bool *ret_shared,
+				      bool *ret_is_root)
+{
+	char line[8192];
+	FILE *f;
+	int r = -ENOENT;
+
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return negerrno();
+	while (fgets(line, sizeof(line), f)) {
+		char mountpoint[4096];
+		uint64_t id;
+		int off = 0;
+
+		if (sscanf(line, "%" SCNu64 " %*u %*s %*s %4095s %*s%n", &id, mountpoint, &off) < 2)
+			continue;
+		if (id != mnt_id)
+			continue;
+		*ret_shared = strstr(line + off, " shared:") &&
+			      strstr(line + off, " shared:") < strstr(line + off, " - ");
+		*ret_is_root = strcmp(mountpoint, path) == 0;
+		r = 0;
+		break;
+	}
+	fclose(f);
+	return r;
+}
+
+int mountpoint_propagation(const char *path, bool *ret_shared, bool *ret_is_root)
+{
+	struct cfs_mnt_id_req req = { .size = sizeof(req) };
+	struct cfs_statmount sm = { 0 };
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID | STATX_MNT_ID_UNIQUE, &stx) <
+	    0)
+		return negerrno();
+	if (!(stx.stx_mask & STATX_MNT_ID_UNIQUE) ||
+	    !(stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return propagation_from_mountinfo(path, stx.stx_mnt_id, ret_shared, ret_is_root);
+	req.mnt_id = stx.stx_mnt_id;
+	req.param = CFS_STATMOUNT_MNT_BASIC;
+	if (syscall(CFS_NR_STATMOUNT, &req, &sm, sizeof(sm), 0) < 0) {
+		/* Filtered out by a seccomp policy, say: mountinfo shows the old ID. */
+		if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
+			return negerrno();
+		return propagation_from_mountinfo(path, stx.stx_mnt_id, ret_shared, ret_is_root);
+	}
+	*ret_shared = !!(sm.mnt_propagation & MS_SHARED);
+	*ret_is_root = !!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* Is a path the root of a mount, asked of the kernel rather than mountinfo. */
+/* Facts about the mount holding a path, asked of the kernel rather than
+ * mountinfo where the kernel can answer. */
 #ifndef CFS_MOUNTPOINT_H
 #define CFS_MOUNTPOINT_H
 
@@ -8,5 +9,10 @@
  * path must be canonical: before Linux 5.8, which lacks
  * STATX_ATTR_MOUNT_ROOT, it is looked up in mountinfo. */
 int mountpoint_check(const char *path, bool *ret);
+
+/* Whether the mount holding path propagates to peers (is shared), and whether
+ * path is that mount's root.  statmount(2) answers from Linux 6.8; before,
+ * mountinfo is read.  path must be canonical. */
+int mountpoint_propagation(const char *path, bool *ret_shared, bool *ret_is_root);
 
 #endif

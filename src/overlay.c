@@ -367,11 +367,15 @@ static int attach_tree(const struct cfs_overlay_req *req, struct cfs_lowers *low
 	return 0;
 }
 
-static int mount_legacy(const struct cfs_overlay_req *req, struct cfs_error *e)
+/* One mount(2) attempt.  With lazy, plain layers are not looked at first:
+ * *ret_refused says that the kernel refused the mount. */
+static int legacy_attempt(const struct cfs_overlay_req *req, bool lazy, bool *ret_refused,
+			  struct cfs_error *e)
 {
 	const struct cfs_mount_opts *o = req->opts;
 	struct lower_config cfg = { .userns_fd = req->userns_fd,
 				    .want_fds = false,
+				    .lazy_dirs = lazy,
 				    .direct_io = o->direct_io };
 	struct cfs_lowers lowers = { 0 };
 	struct cfs_tmpdir tmp = CFS_TMPDIR_INIT;
@@ -463,6 +467,7 @@ again:
 		goto out;
 	r = mount2_in(dir, req->source, req->target, flags, data);
 	if (r < 0) {
+		*ret_refused = true;
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot mount overlay on %s", req->target);
 		kernel_log_hint(req, r, e);
 	}
@@ -472,6 +477,23 @@ out:
 	layers_free(&paths);
 	lowers_free(&lowers);
 	return r;
+}
+
+/* Plain layers are directories nearly always, and mount(2) finds them itself:
+ * looking at each first would cost a path walk per layer.  Only a refused
+ * mount looks closer, in a second attempt that finds image files and names
+ * the layer at fault. */
+static int mount_legacy(const struct cfs_overlay_req *req, struct cfs_error *e)
+{
+	bool lazy = req->userns_fd < 0, refused = false;
+	int r;
+
+	r = legacy_attempt(req, lazy, &refused, e);
+	if (r >= 0 || !lazy || !refused)
+		return r;
+	verbose("overlay refused the layers as given: looking at each of them");
+	memset(e, 0, sizeof(*e));
+	return legacy_attempt(req, false, &refused, e);
 }
 
 int overlay_mount(const struct cfs_overlay_req *req, const char **ret_strategy, struct cfs_error *e)

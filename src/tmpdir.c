@@ -1,7 +1,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,41 +12,9 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mountpoint.h"
 #include "tmpdir.h"
 #include "util.h"
-
-/* mount(2) with MS_PRIVATE on the base only pays when its parent would propagate
- * our temp mounts into peer namespaces: look at the mount holding it. */
-static int mount_is_shared(const char *path, bool *ret_shared, bool *ret_is_root)
-{
-	struct statx stx;
-	char line[8192];
-	FILE *f;
-	int r = -ENOENT;
-
-	if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID, &stx) < 0)
-		return negerrno();
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return negerrno();
-	while (fgets(line, sizeof(line), f)) {
-		char mountpoint[4096];
-		uint64_t id;
-		int off = 0;
-
-		if (sscanf(line, "%" SCNu64 " %*u %*s %*s %4095s %*s%n", &id, mountpoint, &off) < 2)
-			continue;
-		if (id != stx.stx_mnt_id)
-			continue;
-		*ret_shared = strstr(line + off, " shared:") &&
-			      strstr(line + off, " shared:") < strstr(line + off, " - ");
-		*ret_is_root = strcmp(mountpoint, path) == 0;
-		r = 0;
-		break;
-	}
-	fclose(f);
-	return r;
-}
 
 /* Only root may have filled a base we create in or clean. */
 static bool base_is_private(const struct stat *st)
@@ -82,7 +49,9 @@ static int prepare_base(const char *base, struct cfs_error *e)
 			"refusing temp location %s: must be owned by root with mode 0700 (is %u, %04o)",
 			base, (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
 
-	r = mount_is_shared(base, &shared, &is_root);
+	/* mount(2) with MS_PRIVATE on the base only pays when its parent would
+	 * propagate our temp mounts into peer namespaces. */
+	r = mountpoint_propagation(base, &shared, &is_root);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot find the mount of %s", base);
 	if (!shared)

@@ -21,8 +21,10 @@
 #   3. stacks of erofs images, with and without direct-io.
 #
 # Like the integration tests it runs in a private mount namespace, with the
-# built helpers layered over /usr/sbin so that mount(8) finds them, and
-# LIBMOUNT_UTAB in its work directory; nothing outlives it.  The layers are
+# built helpers layered over /usr/sbin so that mount(8) finds them; nothing
+# outlives it.  A fresh tmpfs on /run holds utab and the default temp location
+# /run/cfsoverlay, as /run is a tmpfs on any systemd machine: on a disk
+# filesystem every utab rename would add a writeback that is not ours.  The layers are
 # laid out as containerd's overlayfs snapshotter lays them out.
 
 set -eu
@@ -60,7 +62,9 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
-export LIBMOUNT_UTAB=$WORK/utab
+mount -t tmpfs -o mode=0755,size=16m tmpfs /run || die "cannot mount a tmpfs on /run"
+mkdir -p /run/mount /run/cfsoverlay
+chmod 0700 /run/cfsoverlay
 
 mkdir -p "$WORK/.sbin/lower" "$WORK/.sbin/upper" "$WORK/.sbin/work"
 cp "$MOUNT_HELPER" "$UMOUNT_HELPER" "$WORK/.sbin/lower/"
@@ -72,8 +76,7 @@ SNAP=$WORK/io.containerd.snapshotter.v1.overlayfs/snapshots
 UPPER=$SNAP/501/fs
 WORKDIR=$SNAP/501/work
 M=$WORK/rootfs
-mkdir -p "$UPPER" "$WORKDIR" "$M" "$WORK/cmd" "$WORK/tmp"
-chmod 0700 "$WORK/tmp"
+mkdir -p "$UPPER" "$WORKDIR" "$M" "$WORK/cmd"
 for ((i = 1; i <= 500; i++)); do
 	mkdir -p "$SNAP/$i/fs/etc"
 	echo "$i" >"$SNAP/$i/fs/etc/layer$i"
@@ -125,9 +128,6 @@ for n in $LAYER_COUNTS; do
 	for idm in no yes; do
 		opts="lowerdir=$(lowerdir_of "$n"),upperdir=$UPPER,workdir=$WORKDIR"
 		[ "$idm" = yes ] && opts+=",$IDMAP"
-		# One temp location for both: the cost of mkdir(2) there varies with
-		# the directory (up to 2x on ext4), and legacy idmapped runs make 500.
-		opts+=",cfs.tmpdir=$WORK/tmp"
 		for api in new legacy; do
 			cmds "h-$api" "$MOUNT_HELPER overlay $M -o $opts,cfs.api=$api" "$UMOUNT_HELPER $M"
 			cmds "m-$api" "$MIN mount overlay $M -o $opts,cfs.api=$api" "$MIN umount $M"

@@ -10,7 +10,8 @@
  * the same way and fork+exec costs the same on each side.  OPTIONS understood:
  * lowerdir=A:B:...  upperdir=U  workdir=W  uidmap=C:H:N  gidmap=C:H:N (one
  * range each)  cfs.api=new|legacy  cfs.tmpdir=DIR (legacy idmapped layers go
- * there).  Paths must hold no ',', ':' or escapes: bench.sh makes them so.
+ * there; default /run/cfsoverlay, as for the helper).  Paths must hold no ',', ':' or escapes:
+ * bench.sh makes them so.
  *
  * "time" runs the command lists in FILE... (one command a line, words split on
  * spaces) REPS times, rotating which file goes first so that drift hits all of
@@ -257,7 +258,8 @@ static int mount_legacy(const char *source, const char *target, const struct min
 	if (tree_fd >= 0) {
 		/* One idmapped clone of the layers' common directory, attached once
 		 * as TMP/0; the layers are named inside it. */
-		snprintf(base, sizeof(base), "%s/min.XXXXXX", o->tmpdir ? o->tmpdir : "/tmp");
+		snprintf(base, sizeof(base), "%s/min.XXXXXX",
+			 o->tmpdir ? o->tmpdir : "/run/cfsoverlay");
 		snprintf(names[0], sizeof(names[0]), "0");
 		if (!mkdtemp(base) || chdir(base) < 0 || mkdir(names[0], 0700) < 0)
 			return neg_errno();
@@ -276,7 +278,8 @@ static int mount_legacy(const char *source, const char *target, const struct min
 		goto out;
 	}
 	if (fds) {
-		snprintf(base, sizeof(base), "%s/min.XXXXXX", o->tmpdir ? o->tmpdir : "/tmp");
+		snprintf(base, sizeof(base), "%s/min.XXXXXX",
+			 o->tmpdir ? o->tmpdir : "/run/cfsoverlay");
 		if (!mkdtemp(base) || chdir(base) < 0)
 			return neg_errno();
 		for (; attached < o->n_lower; attached++) {

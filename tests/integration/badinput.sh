@@ -228,6 +228,10 @@ bad "second lower missing, idmapped, new" 32 "$WORK/nope" "${M[@]}" -o "lowerdir
 bad "second lower missing, idmapped, legacy" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$L1:$WORK/nope,$UW,$IDM,$LEGACY"
 bad "lower is a dangling symlink" 32 "$LOW/dangling" "${M[@]}" -o "lowerdir=$LOW/dangling:$L1,$UW"
 bad "lower is a fifo" 32 "$LOW/fifo" "${M[@]}" -o "lowerdir=$LOW/fifo:$L1,$UW"
+# Legacy tries mount(2) with plain layers as given and looks at each only when
+# overlay refuses: the message must still name the layer.
+bad "non-existent lower (legacy)" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$L1:$WORK/nope,$UW,$LEGACY"
+bad "lower is a fifo (legacy)" 32 "$LOW/fifo" "${M[@]}" -o "lowerdir=$L1:$LOW/fifo,$UW,$LEGACY"
 bad "lower is one 100 KB path" 32 "${LONGPATH:0:200}" "${M[@]}" -o "lowerdir=$LONGPATH:$L1,$UW"
 bad "501 layers" 1 "500" "${M[@]}" -o "lowerdir=$(lowerdir_of 501 "$LOW/L"),$UW"
 bad "non-existent upperdir" 32 "$WORK/nope-u" "${M[@]}" -o "lowerdir=$L1:$L2,upperdir=$WORK/nope-u,workdir=$WORK/w"
@@ -277,9 +281,12 @@ fi
 if [ -n "$HAVE_EROFS" ]; then
 	bad "erofs image, then a missing layer" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$WORK/nope,$UW"
 	bad "erofs image, kernel rejects index=bogus (new)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,cfs.api=new"
+	bad "erofs image, then a missing layer (legacy)" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$WORK/nope,$UW,$LEGACY"
+	bad "erofs image, kernel rejects index=bogus (legacy)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,$LEGACY"
 	bad "erofs image idmapped, kernel rejects index=bogus (legacy)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,$IDM,$LEGACY"
 else
 	for c in "erofs image, then a missing layer" "erofs image, kernel rejects index=bogus (new)" \
+		"erofs image, then a missing layer (legacy)" "erofs image, kernel rejects index=bogus (legacy)" \
 		"erofs image idmapped, kernel rejects index=bogus (legacy)"; do
 		skip_case "$c" "mkfs.erofs is not installed (erofs-utils)"
 	done

@@ -147,6 +147,27 @@ for api in new legacy; do
 		check "[$api] temp location empty after umount (shared clone)" tmp_empty
 	fi
 
+	# 1c. a temp location whose mount propagates is made a private mount
+	# first, so the temp layers never reach peer namespaces
+	if [ "$api" = legacy ]; then
+		mkdir -p shb && mount -t tmpfs -o size=1m,mode=0755 tmpfs shb && mount --make-shared shb
+		mkdir -m 0700 shb/base
+		expect_rc "[$api] temp location on a shared mount" 0 "$MOUNT_HELPER" -v overlay "$WORK/m" \
+			-o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
+		check "[$api] -v: the shared temp location was made private" \
+			grep -q "temp location $WORK/shb/base propagates: making it a private mount" <<<"$last_err"
+		check "[$api] the temp location is a private mount now" \
+			[ "$(findmnt -rn -o PROPAGATION --mountpoint "$WORK/shb/base")" = private ]
+		expect_rc "[$api] umount (shared temp location)" 0 "$UMOUNT_HELPER" "$WORK/m"
+		expect_rc "[$api] a second mount finds the temp location private" 0 "$MOUNT_HELPER" -v \
+			overlay "$WORK/m" -o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
+		check "[$api] -v: nothing to make private the second time" \
+			bash -c '! grep -q "propagates" <<<"$1"' _ "$last_err"
+		expect_rc "[$api] umount (private temp location)" 0 "$UMOUNT_HELPER" "$WORK/m"
+		check "[$api] the temp location is empty" [ -z "$(ls -A shb/base)" ]
+		umount shb/base && umount shb
+	fi
+
 	# 2. several ranges in one quoted value, through mount(8)
 	MULTI='"0:1000:1 1:100000:65535"'
 	expect_rc "[$api] mount -t cfsoverlay uidmap=\"0:1000:1 1:100000:65535\"" 0 \
