@@ -17,7 +17,8 @@
 #      bench_min, their ratio, and plain mount(2) for the non-idmapped case;
 #      peak RSS of mount.cfsoverlay and umount.cfsoverlay.
 #   2. mount -t cfsoverlay + umount against mount -t overlay + umount (one
-#      layer, through mount(8) and utab).
+#      layer, through mount(8) and utab), and against bench_min installed as
+#      mount.cfsmin/umount.cfsmin: the cost of the helper protocol itself.
 #   3. stacks of erofs images, with and without direct-io.
 #
 # Like the integration tests it runs in a private mount namespace, with the
@@ -68,6 +69,9 @@ chmod 0700 /run/cfsoverlay
 
 mkdir -p "$WORK/.sbin/lower" "$WORK/.sbin/upper" "$WORK/.sbin/work"
 cp "$MOUNT_HELPER" "$UMOUNT_HELPER" "$WORK/.sbin/lower/"
+# bench_min as a helper of its own type: the floor of any mount(8) helper.
+cp "$MIN" "$WORK/.sbin/lower/mount.cfsmin"
+cp "$MIN" "$WORK/.sbin/lower/umount.cfsmin"
 mount -t overlay overlay -o "lowerdir=$WORK/.sbin/lower:/usr/sbin" /usr/sbin ||
 	die "cannot layer the built helpers over /usr/sbin"
 cd "$WORK"
@@ -148,20 +152,32 @@ for n in $LAYER_COUNTS; do
 done
 
 echo
-echo "2. through mount(8) and utab, one layer: mount -t cfsoverlay vs mount -t overlay"
+echo "2. through mount(8) and utab, one layer: mount -t cfsoverlay vs mount -t overlay;"
+echo "   cfsmin is bench_min as a helper (mount.cfsmin, umount.cfsmin): it mounts and"
+echo "   writes its utab line, nothing else, so cfsmin/overlay is what any helper costs"
 opts="lowerdir=$SNAP/1/fs,upperdir=$UPPER,workdir=$WORKDIR"
 cmds cfs "mount -t cfsoverlay overlay $M -o $opts" "umount $M"
+cmds min "mount -t cfsmin overlay $M -o $opts" "umount $M"
 cmds ovl "mount -t overlay overlay $M -o $opts" "umount $M"
-timeit cfs ovl
+timeit cfs min ovl
 printf '%-22s %9s %9s %9s\n' "" mount umount total
-for k in cfs ovl; do
-	[ "$k" = cfs ] && label="mount -t cfsoverlay" || label="mount -t overlay"
+for k in cfs min ovl; do
+	case $k in
+	cfs) label="mount -t cfsoverlay" ;;
+	min) label="mount -t cfsmin" ;;
+	ovl) label="mount -t overlay" ;;
+	esac
 	printf '%-22s %9s %9s %9s\n' "$label" \
 		"$(ms "$(us_of "${L1[$k]}")")" "$(ms "$(us_of "${L2[$k]}")")" "$(ms "${T[$k]}")"
 done
-printf '%-22s %9s %9s %9s\n' "ratio" "$(ratio "$(us_of "${L1[cfs]}")" "$(us_of "${L1[ovl]}")")" \
-	"$(ratio "$(us_of "${L2[cfs]}")" "$(us_of "${L2[ovl]}")")" "$(ratio "${T[cfs]}" "${T[ovl]}")"
-
+for k in cfs min; do
+	printf '%-22s %9s %9s %9s\n' "ratio $k/overlay" \
+		"$(ratio "$(us_of "${L1[$k]}")" "$(us_of "${L1[ovl]}")")" \
+		"$(ratio "$(us_of "${L2[$k]}")" "$(us_of "${L2[ovl]}")")" "$(ratio "${T[$k]}" "${T[ovl]}")"
+done
+printf '%-22s %9s %9s %9s\n' "ratio cfs/cfsmin" \
+	"$(ratio "$(us_of "${L1[cfs]}")" "$(us_of "${L1[min]}")")" \
+	"$(ratio "$(us_of "${L2[cfs]}")" "$(us_of "${L2[min]}")")" "$(ratio "${T[cfs]}" "${T[min]}")"
 echo
 echo "3. erofs image layers (loop devices), mount.cfsoverlay + umount.cfsoverlay"
 if ! command -v mkfs.erofs >/dev/null; then

@@ -3,6 +3,7 @@
  *   bench_min mount SOURCE TARGET -o OPTIONS
  *   bench_min umount TARGET
  *   bench_min time REPS FILE...
+ *   mount.cfsmin SOURCE TARGET -o OPTIONS, umount.cfsmin TARGET (links to it)
  *
  * "mount" issues only the syscalls an overlay mount of that shape needs and
  * nothing else: no option checks, no utab, no error context, no cleanup of
@@ -524,6 +525,82 @@ static int do_time(int reps, int nfiles, char **files)
 	return 0;
 }
 
+/* As mount.cfsmin / umount.cfsmin it is the floor of the mount(8) helper
+ * protocol: mount(8) execs it, it mounts and records helper=cfsmin in utab so
+ * that umount(8) execs it back.  The utab line is written by hand, without
+ * libmount's lock: bench.sh runs alone in its namespace with a utab of its
+ * own, and its paths need no escapes. */
+static const char *utab_path(void)
+{
+	const char *p = getenv("LIBMOUNT_UTAB");
+
+	return p ? p : "/run/mount/utab";
+}
+
+static int utab_append(const char *source, const char *target)
+{
+	FILE *f = fopen(utab_path(), "ae");
+	int r = 0;
+
+	if (!f)
+		return neg_errno();
+	if (fprintf(f, "SRC=%s TARGET=%s ROOT=/ OPTS=helper=cfsmin\n", source, target) < 0)
+		r = -EIO;
+	if (fclose(f) != 0 && r == 0)
+		r = neg_errno();
+	return r;
+}
+
+static int utab_drop(const char *target)
+{
+	char tmp[4096], key[4096], *line = NULL;
+	size_t cap = 0;
+	FILE *in, *out;
+	int r = 0;
+
+	snprintf(tmp, sizeof(tmp), "%s.cfsmin", utab_path());
+	snprintf(key, sizeof(key), " TARGET=%s ", target);
+	in = fopen(utab_path(), "re");
+	if (!in)
+		return neg_errno();
+	out = fopen(tmp, "we");
+	if (!out) {
+		fclose(in);
+		return neg_errno();
+	}
+	while (getline(&line, &cap, in) > 0)
+		if (!strstr(line, key) && fputs(line, out) < 0)
+			r = -EIO;
+	free(line);
+	fclose(in);
+	if (fclose(out) != 0 && r == 0)
+		r = neg_errno();
+	if (r == 0 && rename(tmp, utab_path()) < 0)
+		r = neg_errno();
+	return r;
+}
+
+/* mount(8)'s argv: SOURCE TARGET [-o OPTIONS] and flags; umount(8)'s: TARGET
+ * and flags. */
+static int as_helper(const char *name, int argc, char **argv)
+{
+	char *opts = NULL;
+	int r;
+
+	if (!strcmp(name, "umount.cfsmin") && argc >= 2) {
+		if (umount2(argv[1], UMOUNT_NOFOLLOW) < 0)
+			return neg_errno();
+		return utab_drop(argv[1]);
+	}
+	if (strcmp(name, "mount.cfsmin") != 0 || argc < 3)
+		return -EINVAL;
+	for (int i = 3; i + 1 < argc; i++)
+		if (!strcmp(argv[i], "-o"))
+			opts = argv[i + 1];
+	r = do_mount(argv[1], argv[2], opts ? opts : (char[]){ "" });
+	return r < 0 ? r : utab_append(argv[1], argv[2]);
+}
+
 static int usage(void)
 {
 	fprintf(stderr, "usage: bench_min mount SOURCE TARGET -o OPTIONS\n"
@@ -534,9 +611,12 @@ static int usage(void)
 
 int main(int argc, char **argv)
 {
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	int r;
 
-	if (argc == 6 && !strcmp(argv[1], "mount") && !strcmp(argv[4], "-o"))
+	if (!strcmp(name, "mount.cfsmin") || !strcmp(name, "umount.cfsmin"))
+		r = as_helper(name, argc, argv);
+	else if (argc == 6 && !strcmp(argv[1], "mount") && !strcmp(argv[4], "-o"))
 		r = do_mount(argv[2], argv[3], argv[5]);
 	else if (argc == 3 && !strcmp(argv[1], "umount"))
 		r = umount2(argv[2], UMOUNT_NOFOLLOW) < 0 ? neg_errno() : 0;
@@ -545,7 +625,7 @@ int main(int argc, char **argv)
 	else
 		return usage();
 	if (r < 0) {
-		fprintf(stderr, "bench_min %s: %s\n", argv[1], strerror(-r));
+		fprintf(stderr, "%s %s: %s\n", name, argc > 1 ? argv[1] : "", strerror(-r));
 		return 32;
 	}
 	return 0;
