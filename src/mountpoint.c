@@ -1,8 +1,6 @@
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -68,34 +66,39 @@ struct cfs_statmount {
 	uint64_t spare[60]; /* the rest of the fixed part, unread */
 };
 
-/* Linux < 6.8: the mount's line in mountinfo.  The kernel prints every mount's
- * options to make it, which is why this is the fallback only. */
+/* Linux < 6.8: the mount's entry in mountinfo, read by libmount as
+ * mountpoint_check() does (a 500-layer overlay's line is longer than any fixed
+ * buffer).  The kernel prints every mount's options to make it, which is why
+ * this is the fallback only. */
 static int propagation_from_mountinfo(const char *path, uint64_t mnt_id, bool *ret_shared,
 				      bool *ret_is_root)
 {
-	char line[8192];
-	FILE *f;
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs = NULL;
+	unsigned long flags = 0;
 	int r = -ENOENT;
 
-	f = fopen("/proc/self/mountinfo", "re");
-	if (!f)
-		return negerrno();
-	while (fgets(line, sizeof(line), f)) {
-		char mountpoint[4096];
-		uint64_t id;
-		int off = 0;
-
-		if (sscanf(line, "%" SCNu64 " %*u %*s %*s %4095s %*s%n", &id, mountpoint, &off) < 2)
+	tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!tb)
+		return -ENOENT;
+	it = mnt_new_iter(MNT_ITER_FORWARD);
+	if (!it) {
+		mnt_unref_table(tb);
+		return -ENOMEM;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		if ((uint64_t)mnt_fs_get_id(fs) != mnt_id)
 			continue;
-		if (id != mnt_id)
-			continue;
-		*ret_shared = strstr(line + off, " shared:") &&
-			      strstr(line + off, " shared:") < strstr(line + off, " - ");
-		*ret_is_root = strcmp(mountpoint, path) == 0;
-		r = 0;
+		r = mnt_fs_get_propagation(fs, &flags);
+		if (r == 0) {
+			*ret_shared = !!(flags & MS_SHARED);
+			*ret_is_root = strcmp(mnt_fs_get_target(fs), path) == 0;
+		}
 		break;
 	}
-	fclose(f);
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
 	return r;
 }
 

@@ -166,6 +166,25 @@ for api in new legacy; do
 		expect_rc "[$api] umount (private temp location)" 0 "$UMOUNT_HELPER" "$WORK/m"
 		check "[$api] the temp location is empty" [ -z "$(ls -A shb/base)" ]
 		umount shb/base && umount shb
+		# The same before Linux 6.8, where mountinfo says how it propagates.
+		mount -t tmpfs -o size=1m,mode=0755 tmpfs shb && mount --make-shared shb
+		mkdir -m 0700 shb/base
+		expect_rc "[$api] without statmount(2): temp location on a shared mount" 0 \
+			"$CFS_BUILDDIR/tests/without_statmount" "$MOUNT_HELPER" -v overlay "$WORK/m" \
+			-o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
+		check "[$api] without statmount(2): made private, as mountinfo showed it shared" \
+			grep -q "temp location $WORK/shb/base propagates: making it a private mount" <<<"$last_err"
+		check "[$api] without statmount(2): a private mount now" \
+			[ "$(findmnt -rn -o PROPAGATION --mountpoint "$WORK/shb/base")" = private ]
+		is_owner "[$api] without statmount(2): layers idmapped" m/root0 100000:100000
+		expect_rc "[$api] umount (without statmount(2))" 0 "$UMOUNT_HELPER" "$WORK/m"
+		expect_rc "[$api] without statmount(2): a second mount finds it private" 0 \
+			"$CFS_BUILDDIR/tests/without_statmount" "$MOUNT_HELPER" -v overlay "$WORK/m" \
+			-o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
+		check "[$api] without statmount(2): nothing to make private the second time" \
+			bash -c '! grep -q "propagates" <<<"$1"' _ "$last_err"
+		expect_rc "[$api] umount (without statmount(2), private)" 0 "$UMOUNT_HELPER" "$WORK/m"
+		umount shb/base && umount shb
 	fi
 
 	# 2. several ranges in one quoted value, through mount(8)
