@@ -99,15 +99,6 @@ void lowers_free(struct cfs_lowers *l)
 	l->n = 0;
 }
 
-size_t lowers_count_images(const struct cfs_lowers *l)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < l->n; i++)
-		n += l->v[i].image;
-	return n;
-}
-
 /* Cloning and idmapping each layer costs an open_tree, a mount_setattr and,
  * when the detached mount is dropped, an RCU grace period: for 500 layers that
  * is most of the mount's time.  Layers that share a directory (containerd's

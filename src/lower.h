@@ -40,7 +40,6 @@ struct lower_config {
 int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *cfg,
 		   struct cfs_lowers *ret, struct cfs_error *e);
 void lowers_free(struct cfs_lowers *l);
-size_t lowers_count_images(const struct cfs_lowers *l);
 
 /* A read-only detached clone of path relative to dirfd (of dirfd itself when
  * path is NULL), idmapped when userns_fd >= 0; what names it in messages. */
