@@ -7,4 +7,4 @@ apt-get install -y -qq --no-install-recommends \
 	build-essential autoconf automake libtool pkg-config \
 	libmount-dev libblkid-dev libcap-ng-dev libcriterion-dev \
 	util-linux mount e2fsprogs erofs-utils squashfs-tools strace \
-	man-db groff-base valgrind clang clang-format libclang-rt-14-dev libcap2-bin time >/dev/null
+	man-db groff-base valgrind clang clang-format libclang-rt-14-dev llvm libcap2-bin time >/dev/null

@@ -13,6 +13,13 @@ for arg in "$@"; do
 	esac
 done
 
+# LeakSanitizer matches tests/lsan.supp by function name, which needs the
+# symbolizer: without it Criterion's own leak aborts every unit test binary.
+if [ "$sanitizers" = yes ] && ! command -v llvm-symbolizer >/dev/null; then
+	echo "tests/check.sh --sanitizers: llvm-symbolizer is missing (apt-get install llvm, or contrib/install-deps.sh)" >&2
+	exit 2
+fi
+
 [ -x configure ] || ./autogen.sh >/dev/null
 
 status=0

@@ -1,0 +1,28 @@
+/*
+ * Paths resolved once into fds.  The helpers run as root on paths that other
+ * users may be able to write near: every path they act on is opened here,
+ * refusing symlinks in any component, and used only through the fd afterwards
+ * (*at() calls, move_mount to an fd, /proc/self/fd/N for mount(2)/umount2).
+ */
+#ifndef CFS_PATHFD_H
+#define CFS_PATHFD_H
+
+#include <stdbool.h>
+
+/* Opens the absolute path with no symlink in any component (ELOOP when there is
+ * one), O_PATH | O_CLOEXEC | extra_flags (e.g. O_DIRECTORY). */
+int pathfd_open(const char *path, int extra_flags, int *ret_fd);
+
+/* Opens the parent directory of the absolute path the same way; *ret_name
+ * points into path at the last component.  "/" has no parent (-EINVAL). */
+int pathfd_open_parent(const char *path, int *ret_dfd, const char **ret_name);
+
+/* 1 when path still resolves (no symlinks) to the inode of fd, 0 when it
+ * resolves to another one or not at all, < 0 on other errors. */
+int pathfd_still_at(int fd, const char *path);
+
+/* "/proc/self/fd/N": the name mount(2) and umount2() take for an fd. */
+#define PATHFD_PROC_MAX 32
+void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX]);
+
+#endif
