@@ -1,15 +1,20 @@
 #!/bin/bash
-# Faults: SIGKILL at spread-out moments of a mount of 300 idmapped layers (one
-# of them an erofs image when mkfs.erofs is there), for both strategies.  After
-# each kill the target is either not mounted or fully mounted, no helper process
-# and no loop device of ours is left, and for legacy the next helper run clears
-# what the killed one left in the temp base.  SIGTERM and SIGINT during a mount:
-# the helper undoes everything and exits 8.
+# Faults: SIGKILL at chosen points of a mount of 300 idmapped layers (one of
+# them an erofs image when mkfs.erofs is there), for both strategies.  Each
+# signal lands at a known syscall, never after a guessed delay: strace
+# -e inject=SYSCALL:signal=SIG:when=N delivers it on entry to the N-th call,
+# and the points are the first, middle and last call of every syscall that
+# makes or unmakes state, counted in a traced reference mount.  After each kill
+# the target is either not mounted or fully mounted, no helper process and no
+# loop device of ours is left, and for legacy the next helper run clears what
+# the killed one left in the temp base.  SIGTERM and SIGINT in the middle of
+# the layer work: the helper undoes everything and exits 8.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
+command -v strace >/dev/null || skip_all "strace is needed to land signals at chosen syscalls"
+
 N=300
-KILLS=16 # delays spread from 0 to the duration of one mount
 IDM="uidmap=0:100000:65536,gidmap=0:100000:65536"
 TMPB=$WORK/tmp
 mkdir -p u w m "$TMPB" s1 s2 su sw sm
@@ -22,44 +27,49 @@ opts() { echo "lowerdir=$LOWER,upperdir=$WORK/u,workdir=$WORK/w,$IDM,cfs.api=$1,
 # Leave no loop device behind even when a case fails.
 trap 'detach_loops ${IMAGE:+"$IMAGE"}; cleanup_work' EXIT
 
+# Steps that make or unmake state: namespaces, clones, loop devices, fs
+# contexts, attachments, temp directories, utab.
+STATEFUL=clone,open_tree,mount_setattr,openat2,ioctl,fsopen,fsconfig,fsmount,move_mount,mkdir,mkdirat,mount,umount2,unlinkat,rmdir,rename,flock
+
 view_sum() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f %U %G\n' | LC_ALL=C sort | md5sum; }
 no_utab() { ! grep -q "TARGET=$WORK/m " "$LIBMOUNT_UTAB" 2>/dev/null; }
 base_empty() { [ -z "$(ls -A "$TMPB")" ] || { diag "left in $TMPB: $(ls -A "$TMPB")"; return 1; }; }
 
-# Sub-millisecond naps without forking sleep(1): read from a pipe nobody writes.
-exec {NAPFD}<> <(:)
-nap_us() {
-	[ "$1" -gt 0 ] && read -r -t "$(printf '%d.%06d' $(($1 / 1000000)) $(($1 % 1000000)))" -u "$NAPFD" _
-	return 0
+# inject SIGNAL SYSCALL WHEN OPTS: the helper with SIGNAL delivered on entry to
+# the WHEN-th SYSCALL (strace counts per thread); stderr in $WORK/sig.err.
+inject() {
+	# The group's redirection keeps bash's "Killed" notice out of the log.
+	{ strace -f -qq -o /dev/null -e trace="$2" -e inject="$2:signal=$1:when=$3" \
+		"$MOUNT_HELPER" overlay "$WORK/m" -o "$4" 2>"$WORK/sig.err"; } 2>/dev/null
 }
-now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "${t#0}"; } # no fork: bash 5
+
+# points API: "SYSCALL:N" for the first, middle and last call of each stateful
+# syscall in one traced mount (the largest count of any one thread).
+points() {
+	strace -f -qq -o "$WORK/trace" -e trace="$STATEFUL" \
+		"$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$1]}" || return 1
+	"$UMOUNT_HELPER" "$WORK/m" || return 1
+	sed -n 's/^\([0-9]*\) *\([a-z_0-9]*\)(.*/\1 \2/p' "$WORK/trace" | sort | uniq -c |
+		awk '$3 !~ /^syscall_/ { if ($1 > max[$3]) max[$3] = $1 }
+		     END { for (s in max) { c = max[s]; print s ":1"; print s ":" int((c + 1) / 2); print s ":" c } }' |
+		LC_ALL=C sort -u
+}
 
 LOWERS_SUM=$(tree_sum "$WORK/L")
 
-# The full view, and how long one mount takes per strategy: the median of five,
-# started the way the kills below start it.
-declare -A OPTS DURATION
+declare -A OPTS POINTS
 REF_VIEW=
 for api in new legacy; do
 	OPTS[$api]=$(opts "$api")
-	times=()
-	for i in 1 2 3 4 5; do
-		t0=$(now_us)
-		"$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$api]}" &
-		wait $!
-		rc=$?
-		t1=$(now_us)
-		[ "$rc" -eq 0 ] || break
+	if "$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$api]}"; then
 		[ -z "$REF_VIEW" ] && REF_VIEW=$(view_sum "$WORK/m") && REF_COUNT=$(ls "$WORK/m" | wc -l)
-		times+=($((t1 - t0)))
-		"$UMOUNT_HELPER" "$WORK/m" || break
-	done
-	if [ "${#times[@]}" -eq 5 ]; then
-		DURATION[$api]=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 3p)
-		ok "[$api] reference mounts of $N idmapped layers: $((DURATION[$api] / 1000)) ms each"
+		"$UMOUNT_HELPER" "$WORK/m"
+		POINTS[$api]=$(points "$api" | tr '\n' ' ')
+	fi
+	if [ -n "${POINTS[$api]:-}" ]; then
+		ok "[$api] reference mount of $N idmapped layers, $(wc -w <<<"${POINTS[$api]}") kill points"
 	else
-		not_ok "[$api] reference mounts of $N idmapped layers"
-		diag "mount or umount failed (exit $rc)"
+		not_ok "[$api] reference mount of $N idmapped layers"
 	fi
 	check "[$api] temp base empty after clean mounts" base_empty
 done
@@ -68,19 +78,17 @@ check "full view has all $N layers (${REF_COUNT:-0} entries)" [ "${REF_COUNT:-0}
 # --- SIGKILL ------------------------------------------------------------------
 faults=0
 for api in new legacy; do
-	[ -n "${DURATION[$api]:-}" ] || { skip "[$api] SIGKILL" "the reference mount failed"; continue; }
+	[ -n "${POINTS[$api]:-}" ] || { skip "[$api] SIGKILL" "the reference mount failed"; continue; }
 	seen_mounted=0 seen_unmounted=0 stale=0
-	for ((k = 0; k < KILLS; k++)); do
-		delay=$((DURATION[$api] * k / (KILLS - 1)))
-		at="[$api] SIGKILL at $((delay / 1000)).$(printf '%03d' $((delay % 1000))) ms"
-		"$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$api]}" 2>/dev/null &
-		pid=$!
-		nap_us "$delay"
-		kill -KILL "$pid" 2>/dev/null
-		{ wait "$pid"; } 2>/dev/null # no "Killed" notice on stderr
+	for point in ${POINTS[$api]}; do
+		at="[$api] SIGKILL at ${point%%:*} #${point##*:}"
+		inject KILL "${point%%:*}" "${point##*:}" "${OPTS[$api]}"
 		rc=$?
-		if [ "$rc" -eq 137 ]; then faults=$((faults + 1)); else diag "$at: the mount had ended (exit $rc)"; fi
-		[ -n "${CFS_TEST_DEBUG:-}" ] && diag "$at: exit $rc, mounted: $(mountpoint -q "$WORK/m" && echo yes || echo no), temp base: $(ls -A "$TMPB" | tr '\n' ' ')"
+		faults=$((faults + 1))
+		if [ "$rc" -eq 137 ]; then ok "$at: killed there"; else
+			not_ok "$at: killed there"
+			diag "exit $rc: $(head -c 300 "$WORK/sig.err")"
+		fi
 
 		if mountpoint -q "$WORK/m"; then
 			seen_mounted=$((seen_mounted + 1))
@@ -106,40 +114,21 @@ for api in new legacy; do
 		mountpoint -q "$WORK/sm" && umount -l "$WORK/sm"
 	done
 	diag "[$api] after the kills: $seen_mounted mounted, $seen_unmounted not mounted, $stale left a stale temp directory"
+	check "[$api] some kills came before the mount and some after it" \
+		[ "$seen_mounted" -gt 0 -a "$seen_unmounted" -gt 0 ]
 done
 
 # --- SIGTERM, SIGINT: undo and exit 8 --------------------------------------------
-# A signal that comes before the handlers exist kills the helper before it did
-# anything; one that comes after the mount is recorded is too late.  Move the
-# delay until the signal lands during the work, a few times at most.
+# Delivered on entry to the middle openat2 of the layer walk: the handlers are
+# in place, the user namespace and the shared clone exist, nothing is mounted.
 for api in new legacy; do
+	mid=$(grep -o 'openat2:[0-9]*' <<<"${POINTS[$api]:-}" | sort -t: -k2 -n | sed -n 2p)
 	for sig in TERM INT; do
-		name="[$api] SIG$sig during the mount"
-		[ -n "${DURATION[$api]:-}" ] || { skip "$name" "the reference mount failed"; continue; }
-		delay=$((DURATION[$api] / 2))
-		rc=-1
-		for try in 1 2 3 4 5 6; do
-			set -m # job control: a background job would otherwise ignore SIGINT
-			"$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$api]}" 2>"$WORK/sig.err" &
-			pid=$!
-			set +m
-			nap_us "$delay"
-			kill -"$sig" "$pid" 2>/dev/null
-			{ wait "$pid"; } 2>/dev/null
-			rc=$?
-			faults=$((faults + 1))
-			if [ "$rc" -eq 0 ]; then
-				diag "$name: signal after the end at $((delay / 1000)) ms, trying earlier"
-				"$UMOUNT_HELPER" "$WORK/m"
-				delay=$((delay / 2))
-			elif [ "$rc" -gt 128 ]; then
-				diag "$name: killed by the signal (exit $rc) at $((delay / 1000)) ms, before its handlers; trying later"
-				mountpoint -q "$WORK/m" && "$UMOUNT_HELPER" "$WORK/m"
-				delay=$((delay * 3 / 2))
-			else
-				break
-			fi
-		done
+		name="[$api] SIG$sig during the layer walk"
+		[ -n "$mid" ] || { skip "$name" "no reference mount, or no openat2 in it"; continue; }
+		inject "$sig" openat2 "${mid#*:}" "${OPTS[$api]}"
+		rc=$?
+		faults=$((faults + 1))
 		if [ "$rc" -eq 8 ]; then ok "$name: exit 8"; else
 			not_ok "$name: exit 8"
 			diag "got exit $rc: $(head -c 300 "$WORK/sig.err")"
@@ -156,7 +145,6 @@ for api in new legacy; do
 		find "$TMPB" -mindepth 1 -depth -type d -empty -delete 2>/dev/null
 	done
 done
-exec {NAPFD}<&-
 
 check "lower layers unchanged" [ "$(tree_sum "$WORK/L")" = "$LOWERS_SUM" ]
 diag "$faults faults injected"

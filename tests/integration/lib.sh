@@ -138,12 +138,14 @@ helper_procs() {
 		\( -lname "$MOUNT_HELPER*" -o -lname "$UMOUNT_HELPER*" \) 2>/dev/null | cut -d/ -f3 | tr '\n' ' '
 }
 
-# no_procs, no_loops IMAGE...: nothing of ours left.  Both poll briefly: a
-# helper's child leaves when its parent's pipe closes, and autoclear frees a
-# loop device when its last reference goes, both just after the exit.
+# no_procs, no_loops IMAGE...: nothing of ours left.  Both poll: a helper's
+# child leaves when its parent's pipe closes, and autoclear frees a loop device
+# from a kernel work item after its last reference goes, both just after the
+# exit.  The bound (10 s) is a deadline for something that must happen, not a
+# duration under test: an idle machine returns at the first look.
 no_procs() {
 	local i
-	for ((i = 0; i < 20; i++)); do
+	for ((i = 0; i < 200; i++)); do
 		[ -z "$(helper_procs)" ] && return 0
 		sleep 0.05
 	done
@@ -152,7 +154,7 @@ no_procs() {
 }
 no_loops() {
 	local i img left
-	for ((i = 0; i < 20; i++)); do
+	for ((i = 0; i < 200; i++)); do
 		left=
 		for img in "$@"; do left+=$(losetup -j "$img" 2>/dev/null); done
 		[ -z "$left" ] && return 0
