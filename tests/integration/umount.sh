@@ -228,7 +228,8 @@ kill_at() {
 	local sc=$1 when=$2
 	shift 2
 	# The group's redirection keeps bash's "Killed" notice out of the log.
-	{ strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$when" "$@" 2>/dev/null; } 2>/dev/null
+	# LeakSanitizer cannot run under ptrace (sanitizer build).
+	{ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$when" "$@" 2>/dev/null; } 2>/dev/null
 }
 
 expect_rc "legacy mount of $N idmapped layers" 0 "$MOUNT_HELPER" overlay "$WORK/m" -o "$BIG"
