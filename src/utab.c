@@ -616,21 +616,24 @@ int utab_get_attrs(const char *target, char **ret_attrs, char **ret_line)
 	_cleanup_free_ char *attrs = NULL, *line = NULL;
 	size_t pick = SIZE_MAX, top;
 	bool any_attrs = false;
-	int r, id;
+	int r, id = top_mount_id(target);
 
 	r = utab_file_read(utab_path(), &u);
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < u.n; i++)
 		if (on_target(&u.v[i], target)) {
-			pick = i;
 			any_attrs |= u.v[i].attrs != NULL;
+			if (id > 0 && u.v[i].id == id)
+				pick = i;
 		}
-	/* Without ATTRS no line can steer the umount: the newest line is the one
-	 * to drop, and utab_remove checks that its mount is gone.  Otherwise
-	 * the line is the one paired with the mount on top of target (a stale
-	 * line with other attributes must not decide where temp files are). */
-	if (any_attrs) {
+	/* A line with the mount's ID is its line (ours record one), found
+	 * without parsing mountinfo, which costs the most with the mount still
+	 * there.  Otherwise, when a line of target has ATTRS, the mount's line
+	 * is the one paired with it: a stale line with other attributes must
+	 * not decide what the umount does.  A line that is neither is left to
+	 * utab_remove's look at what is still mounted. */
+	if (pick == SIZE_MAX && any_attrs) {
 		r = utab_mounts_load(target, &m);
 		if (r < 0)
 			return r;
@@ -638,11 +641,9 @@ int utab_get_attrs(const char *target, char **ret_attrs, char **ret_line)
 		if (!owner)
 			return -ENOMEM;
 		utab_match(u.v, u.n, NULL, m.v, m.n, 0, owner);
-		id = top_mount_id(target);
 		for (top = m.n; top-- > 0;)
-			if (!id || m.v[top].id == id)
+			if (id <= 0 || m.v[top].id == id)
 				break;
-		pick = SIZE_MAX;
 		for (size_t i = 0; top != SIZE_MAX && i < u.n; i++)
 			if (owner[i] == (int)top)
 				pick = i;
