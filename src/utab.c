@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -467,6 +468,40 @@ struct utab_change {
 	bool only_gone;	  /* -n: drop that line alone, and only if it is ours */
 };
 
+static void closedirp(DIR **p)
+{
+	if (*p)
+		closedir(*p);
+}
+
+/* A writer killed between its temp file and the rename leaves UTAB.XXXXXX
+ * behind (libmount's name, and ours).  Every writer holds the lock while its
+ * temp file exists, so under the lock any such file is a leftover. */
+static void utab_remove_leftovers(const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	_cleanup_free_ char *dir = slash == path ? strdup("/")
+				   : slash	 ? strndup(path, (size_t)(slash - path))
+						 : strdup(".");
+	_cleanup_(closedirp) DIR *d = dir ? opendir(dir) : NULL;
+	size_t blen = strlen(base);
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(de->d_name, base, blen) || de->d_name[blen] != '.' ||
+		    strlen(de->d_name + blen + 1) != strlen("XXXXXX"))
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(st.st_mode))
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			verbose("utab: removed %s/%s, left by a writer killed before its rename",
+				dir, de->d_name);
+	}
+}
+
 static int utab_rewrite_locked(const char *path, const struct utab_change *c)
 {
 	_cleanup_(utab_file_free) struct utab_file u = { 0 };
@@ -517,6 +552,7 @@ static int utab_rewrite_locked(const char *path, const struct utab_change *c)
 	}
 	if (n_drop == 0 && !c->add)
 		return 0;
+	utab_remove_leftovers(path);
 	return utab_write(path, &u, drop, c->add);
 }
 

@@ -3,7 +3,8 @@
 # helper for every argument after a failed one, 50 rounds of it end with no
 # line for the target; a mount drops stale lines of its target first; a stale
 # line never steers an umount; -v names the lines dropped; -n leaves other
-# lines alone.  And the -v count of layers taken from the shared idmapped
+# lines alone; a helper killed before its utab update leaves a line the next
+# mount drops.  And the -v count of layers taken from the shared idmapped
 # clone when some sit on a tmpfs below its directory.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
@@ -147,7 +148,31 @@ expect_rc "umount.cfsoverlay -n under a foreign line" 0 "$UMOUNT_HELPER" -n "$WO
 check "-n: the foreign line stays" grep -qxF "$FOREIGN" "$LIBMOUNT_UTAB"
 reset_m
 
-# --- 5. -v: how many layers came from the shared idmapped clone -----------------
+# --- 5. a helper killed between its unmount and its utab update ----------------
+# SIGKILL lands on the rename(2) that would replace utab (the first rename of
+# umount.cfsoverlay): utab keeps its old content whole, and the line it keeps,
+# stale now, is dropped by the next mount of that target, which also removes
+# the temp file left next to utab.
+if command -v strace >/dev/null; then
+	mount -t cfsoverlay overlay "$WORK/m" -o "lowerdir=$LOWER"
+	before=$(cat "$LIBMOUNT_UTAB")
+	strace -f -qq -o /dev/null -e inject=rename:signal=SIGKILL:when=1 "$UMOUNT_HELPER" "$WORK/m" 2>/dev/null
+	check "killed at the utab rename: unmounted" unmounted
+	check "killed at the utab rename: utab whole, as before" [ "$(cat "$LIBMOUNT_UTAB")" = "$before" ]
+	left=$(cd "$WORK" && ls | grep '^utab\.' | grep -vx utab.lock)
+	check "killed at the utab rename: its temp file is all that is left ($left)" [ -n "$left" ]
+	expect_rc "the next mount of the target" 0 "$MOUNT_HELPER" -v overlay "$WORK/m" -o "lowerdir=$LOWER"
+	check "it dropped the killed helper's line" grep -q "dropped a stale line of $WORK/m " <<<"$last_err"
+	check "it removed the killed helper's temp file" bash -c "[ ! -e '$WORK/$left' ] && grep -q 'removed $WORK/$left, left by a writer killed' <<<\"\$1\"" _ "$last_err"
+	check "exactly one line while mounted" [ "$(count "$WORK/m")" -eq 1 ]
+	expect_rc "and its umount" 0 umount "$WORK/m"
+	check "no line afterwards" [ "$(count "$WORK/m")" -eq 0 ]
+	reset_m
+else
+	skip "helper killed at the utab rename" "strace(1) missing: cannot land a SIGKILL there"
+fi
+
+# --- 6. -v: how many layers came from the shared idmapped clone -----------------
 mkdir -p lay/1 lay/2 lay/3 u w
 echo 1 >lay/1/f1
 echo 2 >lay/2/f2
