@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "pathfd.h"
 #include "util.h"
 #include "utab.h"
 
@@ -310,13 +311,13 @@ static void utab_mounts_free(struct utab_mounts *m)
 	*m = (struct utab_mounts){ 0 };
 }
 
-/* Parsing mountinfo makes the kernel print every mount's options: ~45 KB for
- * a 500-layer overlay.  Callers come here only when utab names the target. */
 static void mnt_free_iterp(struct libmnt_iter **p)
 {
 	mnt_free_iter(*p);
 }
 
+/* Parsing mountinfo makes the kernel print every mount's options: ~45 KB for
+ * a 500-layer overlay.  Callers come here only when utab names the target. */
 static int utab_mounts_load(const char *target, struct utab_mounts *ret)
 {
 	_cleanup_(utab_mounts_free) struct utab_mounts m = { .tb = mnt_new_table() };
@@ -349,13 +350,16 @@ static int utab_mounts_load(const char *target, struct utab_mounts *ret)
 	return 0;
 }
 
-/* The ID of the mount on top of target, as mountinfo shows it; 0 if unknown. */
+/* The ID of the mount on top of target, as mountinfo shows it; 0 if unknown.
+ * Resolved without symlinks: a user who can rename near target must not make
+ * it name another mount's line. */
 static int top_mount_id(const char *target)
 {
+	_cleanup_close_ int fd = -EBADF;
 	struct statx stx;
 
-	if (statx(AT_FDCWD, target, AT_NO_AUTOMOUNT, STATX_MNT_ID, &stx) < 0 ||
-	    !(stx.stx_mask & STATX_MNT_ID))
+	if (pathfd_open(target, 0, &fd) < 0 ||
+	    statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0 || !(stx.stx_mask & STATX_MNT_ID))
 		return 0;
 	return (int)stx.stx_mnt_id;
 }
