@@ -531,8 +531,13 @@ static int utab_rewrite_locked(const char *path, const struct utab_change *c)
 			gone = i;
 	}
 	if (c->only_gone && (gone == SIZE_MAX || !is_ours(&u.v[gone])))
-		n_target = 0;
-	if (n_target > 0) {
+		return 0;
+	for (size_t i = 0; i < u.n; i++)
+		owner[i] = -1;
+	/* A line with an ID is the line of the mount just unmounted, whose ID
+	 * the unmount freed: mountinfo, long on a busy node, is read only for
+	 * the other lines of target, or for a line without an ID. */
+	if (gone != SIZE_MAX && u.v[gone].id > 0 ? !c->only_gone && n_target > 1 : n_target > 0) {
 		r = utab_mounts_load(c->target, &m);
 		if (r < 0)
 			return r;
