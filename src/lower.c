@@ -121,7 +121,6 @@ static void prepare_tree(const struct cfs_layers *layers, const struct lower_con
 	fd = open_tree(host_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
 	if (fd < 0 || lower_setattr(fd, dir, cfg->userns_fd, &ignored) < 0)
 		return;
-	verbose("layers share one idmapped clone of %s", dir);
 	l->tree_fd = TAKE_FD(fd);
 	l->host_fd = TAKE_FD(host_fd);
 	l->tree_dir = TAKE_PTR(dir);
@@ -237,6 +236,29 @@ static int prepare_one(const struct cfs_lowers *l, struct cfs_lower *lw,
 	return 0;
 }
 
+/* What the shared clone was good for: a layer on a mount below its directory
+ * (a tmpfs, say) is missing from it and gets a clone of its own. */
+static void report_tree(const struct cfs_lowers *l)
+{
+	size_t shared = 0, own = 0, images = 0;
+
+	if (!l->tree_dir)
+		return;
+	for (size_t i = 0; i < l->n; i++) {
+		shared += l->v[i].rel != NULL;
+		images += l->v[i].image;
+		own += l->v[i].detached && !l->v[i].image;
+	}
+	if (images)
+		verbose("%zu of %zu layers from the shared idmapped clone of %s, %zu with a clone "
+			"of their own, %zu from an image",
+			shared, l->n, l->tree_dir, own, images);
+	else
+		verbose("%zu of %zu layers from the shared idmapped clone of %s, %zu with a clone "
+			"of their own",
+			shared, l->n, l->tree_dir, own);
+}
+
 int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *cfg,
 		   struct cfs_lowers *ret, struct cfs_error *e)
 {
@@ -268,6 +290,7 @@ int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *c
 			lw->image ? " (image)" : "", cfg->userns_fd >= 0 ? " (idmapped)" : "",
 			lw->rel ? " (in the shared clone)" : "");
 	}
+	report_tree(&l);
 	*ret = l;
 	return 0;
 }

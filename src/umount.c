@@ -183,7 +183,7 @@ static void clean_tmpdir(const char *base)
 
 int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 {
-	_cleanup_free_ char *attrs = NULL, *tmpdir = NULL;
+	_cleanup_free_ char *attrs = NULL, *tmpdir = NULL, *line = NULL;
 	char target[PATH_MAX];
 	bool mounted = false, want_rmdir = true;
 	int flags = UMOUNT_NOFOLLOW, r, utab_r = 0;
@@ -204,7 +204,7 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	if (!mounted)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s: not mounted", target);
 	/* Read before the entry goes: what the mount asked of its umount. */
-	r = utab_get_attrs(target, &attrs);
+	r = utab_get_attrs(target, &attrs, &line);
 	if (r >= 0)
 		r = utab_attrs_parse(attrs, &want_rmdir, &tmpdir);
 	if (r < 0)
@@ -226,9 +226,9 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	}
 	verbose("unmounted %s%s%s", target, a->lazy ? " (lazy)" : "", a->force ? " (forced)" : "");
 	/* A utab failure is reported (exit 16) after the cleanup: the mount is
-	 * gone whatever utab says. */
-	if (!a->no_utab)
-		utab_r = utab_remove(target, e);
+	 * gone whatever utab says.  With -n its own line goes all the same (see
+	 * umount.cfsoverlay(8)). */
+	utab_r = utab_remove(target, line, a->no_utab, e);
 
 	if (want_rmdir)
 		remove_copies(target);

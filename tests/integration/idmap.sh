@@ -135,7 +135,8 @@ for api in new legacy; do
 	mount -t tmpfs -o size=1m tmpfs sm && echo tmpfs >sm/onsub
 	expect_rc "[$api] layers on a submount and behind a symlink" 0 "$MOUNT_HELPER" -v overlay "$WORK/m" \
 		-o "lowerdir=$WORK/l1:$WORK/sm:$WORK/link,$IDMAP,$A"
-	check "[$api] -v: the layers share one idmapped clone" grep -q "share one idmapped clone" <<<"$last_err"
+	check "[$api] -v: 1 layer from the shared idmapped clone, 2 with their own" \
+		grep -q "1 of 3 layers from the shared idmapped clone of $WORK, 2 with a clone of their own" <<<"$last_err"
 	check "[$api] -v: the submount layer got its own clone" bash -c '! grep -q "layer 1: .*in the shared clone" <<<"$1"' _ "$last_err"
 	check "[$api] the submount's content, not what it hides" bash -c '[ "$(cat m/onsub)" = tmpfs ] && [ ! -e m/hidden ]'
 	is_owner "[$api] the submount's file is idmapped" m/onsub 100000:100000
