@@ -1,7 +1,7 @@
 #!/bin/bash
 # fstab(5) conventions through mount(8): nofail skips a line whose layer,
 # upperdir or workdir does not exist (exit 0, as mount(8) does for type
-# overlay) and changes nothing else.
+# overlay) and changes nothing else; what findmnt --verify says of a line.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
@@ -57,6 +57,30 @@ fstab_line "lowerdir=$WORK/l1:$WORK/l2,upperdir=$WORK/u,workdir=$WORK/w,nofail"
 expect_rc "nofail, everything present: mount -T FILE -a mounts" 0 mount -T "$WORK/fstab" -a
 check "nofail, everything present: merged view" [ "$(cat m/a m/b 2>/dev/null)" = "$(printf 'one\ntwo')" ]
 expect_rc "nofail, everything present: umount TARGET" 0 umount "$WORK/m"
+
+# --- findmnt --verify ----------------------------------------------------------
+# util-linux checks every line's source, type and on-disk type without asking
+# the helper: a cfsoverlay line gets exactly these three warnings (documented
+# in mount.cfsoverlay(8) NOTES) and no error; anything more is ours to fix.
+if command -v findmnt >/dev/null; then
+	fstab_line "lowerdir=$WORK/l1:$WORK/l2,upperdir=$WORK/u,workdir=$WORK/w,nofail"
+	out=$(findmnt --verify --tab-file "$WORK/fstab" 2>&1)
+	rc=$?
+	want="[W] unreachable source: overlay: No such file or directory
+[W] cfsoverlay seems unsupported by the current kernel
+[W] cannot detect on-disk filesystem type (No such file or directory)"
+	got=$(printf '%s\n' "$out" | sed -n 's/^ *\(\[[WE]\].*\)/\1/p')
+	if [ $rc -eq 0 ] && [ "$got" = "$want" ] && [[ $out == *"0 errors, 3 warnings"* ]]; then
+		ok "findmnt --verify: the three known warnings, no error"
+	else
+		not_ok "findmnt --verify: the three known warnings, no error"
+		diag "exit $rc: $out"
+	fi
+	out=$(findmnt --verify --tab-file "$WORK/fstab" --types nocfsoverlay 2>&1)
+	check "findmnt --verify --types nocfsoverlay: clean" [ "$out" = "Success, no errors or warnings detected" ]
+else
+	skip "findmnt --verify: the three known warnings, no error" "findmnt is not installed"
+fi
 
 assert_clean "fstab.sh"
 done_testing
