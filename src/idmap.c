@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -166,6 +167,120 @@ static int write_map(pid_t pid, const char *file, const struct idmap *m)
 	return (size_t)w == len ? 0 : -EIO;
 }
 
+/* The first line of a small /proc file, newline dropped (empty for an empty
+ * file); false when it cannot be opened. */
+static bool read_line(const char *path, char *buf, size_t size)
+{
+	FILE *f = fopen(path, "re");
+
+	buf[0] = '\0';
+	if (!f)
+		return false;
+	if (!fgets(buf, (int)size, f))
+		buf[0] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	fclose(f);
+	return true;
+}
+
+/* The kernel refuses CLONE_NEWUSER to a process whose root is not the root of
+ * its mount namespace (current_chrooted()).  The usual chroot, into a plain
+ * directory, shows as a "/" that is not the root of a mount (STATX_ATTR_MOUNT_ROOT,
+ * Linux 5.8).  Otherwise PID 1's root stands for the namespace's root, where
+ * /proc/1/root can be read: another inode means a chroot, and so does another
+ * mount of the same inode when PID 1 shares our mount namespace. */
+static bool is_chrooted(void)
+{
+	struct statx self, init, self_ns, init_ns;
+	unsigned int mask = STATX_INO | STATX_MNT_ID;
+
+	if (statx(AT_FDCWD, "/", 0, mask, &self) < 0)
+		return false;
+	if ((self.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) &&
+	    !(self.stx_attributes & STATX_ATTR_MOUNT_ROOT))
+		return true;
+	if (statx(AT_FDCWD, "/proc/1/root/", 0, mask, &init) < 0)
+		return false;
+	if (self.stx_dev_major != init.stx_dev_major || self.stx_dev_minor != init.stx_dev_minor ||
+	    self.stx_ino != init.stx_ino)
+		return true;
+	if (!(self.stx_mask & init.stx_mask & STATX_MNT_ID) ||
+	    statx(AT_FDCWD, "/proc/self/ns/mnt", 0, STATX_INO, &self_ns) < 0 ||
+	    statx(AT_FDCWD, "/proc/1/ns/mnt", 0, STATX_INO, &init_ns) < 0)
+		return false;
+	return self_ns.stx_ino == init_ns.stx_ino && self.stx_mnt_id != init.stx_mnt_id;
+}
+
+/* A seccomp filter (a container runtime's default profile) or a user namespace
+ * that does not map every ID (a container's) says we run in a container. */
+static const char *container_sign(void)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+	unsigned int inside, outside, count;
+	bool filtered = false;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "Seccomp:", 8) && atoi(line + 8) == 2)
+			filtered = true;
+	if (f)
+		fclose(f);
+	if (filtered)
+		return "a seccomp filter";
+	/* The initial user namespace maps every ID to itself; a container's maps
+	 * fewer, or none at all. */
+	if (read_line("/proc/self/uid_map", line, sizeof(line)) &&
+	    (sscanf(line, "%u %u %u", &inside, &outside, &count) != 3 || inside != 0 ||
+	     outside != 0 || count != UINT32_MAX))
+		return "its own user namespace";
+	return NULL;
+}
+
+/* clone(CLONE_NEWUSER) failed with err: name the cause, each its own way. */
+static void hint_userns_failure(int err, struct cfs_error *e)
+{
+	char max[32];
+	const char *sign;
+
+	switch (err) {
+	case -EPERM:
+		if (is_chrooted()) {
+			cfs_hint(
+				e,
+				"this process runs in a chroot, and the kernel refuses user namespaces "
+				"to chrooted processes: run it outside the chroot, or enter the root "
+				"with unshare -m and pivot_root instead of chroot");
+		} else if ((sign = container_sign())) {
+			cfs_hint(e,
+				 "this process runs in a container (%s) that does not allow user "
+				 "namespaces: allow them in the container's seccomp profile or "
+				 "configuration, or mount from the host",
+				 sign);
+		} else {
+			cfs_hint(e,
+				 "the kernel or a security module refuses user namespaces to this "
+				 "process");
+		}
+		break;
+	case -ENOSPC:
+	case -EUSERS:
+		(void)read_line("/proc/sys/user/max_user_namespaces", max, sizeof(max));
+		if (!strcmp(max, "0"))
+			cfs_hint(e, "user namespaces are disabled: user.max_user_namespaces is 0; "
+				    "sysctl user.max_user_namespaces=N turns them on");
+		else
+			cfs_hint(
+				e,
+				"the limit user.max_user_namespaces (%s) or the nesting limit of 32 "
+				"user namespaces is reached",
+				max[0] ? max : "unknown");
+		break;
+	case -EINVAL:
+		cfs_hint(e, "the kernel was built without user namespaces (CONFIG_USER_NS)");
+		break;
+	}
+}
+
 int idmap_userns_fd(const struct idmap *uid, const struct idmap *gid, int *ret_fd,
 		    struct cfs_error *e)
 {
@@ -185,8 +300,7 @@ int idmap_userns_fd(const struct idmap *uid, const struct idmap *gid, int *ret_f
 	pid = (pid_t)syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, NULL, NULL, NULL, NULL);
 	if (pid < 0) {
 		r = cfs_fail(e, CFS_STAGE_SETUP, negerrno(), "cannot create a user namespace");
-		if (r == -EINVAL || r == -EPERM || r == -ENOSPC)
-			cfs_hint(e, "see /proc/sys/user/max_user_namespaces");
+		hint_userns_failure(r, e);
 		close(hold[0]);
 		close(hold[1]);
 		return r;

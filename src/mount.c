@@ -128,6 +128,29 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 	return 0;
 }
 
+/* fstab(5)'s nofail: mount(8) skips an overlay line whose layer, upperdir or
+ * workdir does not exist (mount(2) fails with ENOENT) and exits 0.  Checked
+ * before any work so that such a line changes nothing.  Returns true to skip. */
+static bool nofail_missing(const struct mount_plan *p)
+{
+	const char *key = NULL, *path = NULL;
+	struct stat st;
+
+	if (!p->opts.nofail || (p->opts.flags & (MS_REMOUNT | MS_BIND)))
+		return false;
+	for (size_t i = 0; i < p->layers.n && !key; i++)
+		if (stat(p->layers.v[i].path, &st) < 0 && errno == ENOENT)
+			key = "layer", path = p->layers.v[i].path;
+	if (!key && p->upperdir && stat(p->upperdir, &st) < 0 && errno == ENOENT)
+		key = "upperdir", path = p->upperdir;
+	if (!key && p->workdir && stat(p->workdir, &st) < 0 && errno == ENOENT)
+		key = "workdir", path = p->workdir;
+	if (!key)
+		return false;
+	verbose("%s %s does not exist: nothing mounted (nofail)", key, path);
+	return true;
+}
+
 /* utab needs the canonical path: umount(8) matches its entries against
  * mountinfo, and mount(8) canonicalizes, but a runtime may pass "m" or "./m". */
 static int resolve_target(const char *target, char **ret, struct cfs_error *e)
@@ -294,6 +317,8 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 		if (r < 0)
 			goto out;
 	}
+	if (nofail_missing(p))
+		goto out;
 	r = resolve_target(args->target, &target, e);
 	if (r < 0)
 		goto out;

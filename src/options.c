@@ -268,6 +268,8 @@ static int parse_one(struct cfs_mount_opts *o, const char *token, struct cfs_err
 		if ((ent->id & (MNT_MS_USER | MNT_MS_USERS | MNT_MS_OWNER | MNT_MS_GROUP)) &&
 		    !(ent->mask & MNT_INVERT))
 			o->user_mount = true;
+		if (ent->id == MNT_MS_NOFAIL)
+			o->nofail = true;
 		/* helper= is ours to set; the rest goes to utab unless libmount skips it there. */
 		if (!(ent->mask & MNT_NOMTAB) && strncmp(token, "helper=", 7) != 0)
 			r = append_csv(&o->utab_opts, token);

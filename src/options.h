@@ -38,6 +38,7 @@ struct cfs_mount_opts {
 
 	char *utab_opts; /* user-space options worth recording in utab */
 	bool user_mount; /* user, users, owner or group was given */
+	bool nofail;	 /* a missing layer, upperdir or workdir is not an error */
 
 	char *uidmap; /* helper options, values unquoted */
 	char *gidmap;

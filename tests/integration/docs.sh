@@ -194,6 +194,18 @@ if command -v cc >/dev/null && pkg-config --exists mount 2>/dev/null; then
 			not_ok "mount.cfsoverlay.8 documents every flag of libmount's Linux map"
 			diag "${#flags[@]} names; missing:$missing"
 		fi
+		# The bash completion offers the same names.
+		missing=
+		for fl in "${flags[@]}"; do
+			grep -Eq "(^|[[:space:]'])$fl([[:space:]']|\$)" "$CFS_SRCDIR/contrib/bash-completion/mount.cfsoverlay" ||
+				missing+=" $fl"
+		done
+		if [ ${#flags[@]} -ge 30 ] && [ -z "$missing" ]; then
+			ok "bash completion offers every flag of libmount's Linux map (${#flags[@]} names)"
+		else
+			not_ok "bash completion offers every flag of libmount's Linux map"
+			diag "${#flags[@]} names; missing:$missing"
+		fi
 	else
 		not_ok "a program using libmount's option map compiles"
 		diag "$(cat "$T/cc.err")"

@@ -59,6 +59,7 @@ is_mounted() { mountpoint -q "$1"; }
 # without crossing into any filesystem that could not be unmounted.
 cleanup_work() {
 	local m
+	[ -n "${CFS_PUBLIC_BIN:-}" ] && rm -rf "$CFS_PUBLIC_BIN"
 	[ -n "${WORK:-}" ] && [ -d "$WORK" ] || return 0
 	for _ in 1 2 3; do
 		findmnt -rn -o TARGET | grep -F "$WORK" | sort -r | while read -r m; do
@@ -79,6 +80,16 @@ setup() {
 	trap cleanup_work EXIT
 	trap 'exit 130' INT TERM
 	export LIBMOUNT_UTAB=$WORK/utab
+	# Some cases run the helpers as nobody, who cannot reach a build under
+	# /root (0700): those get copies in a directory of their own that anyone
+	# may enter, removed with WORK.
+	if command -v setpriv >/dev/null &&
+		! setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$MOUNT_HELPER" 2>/dev/null; then
+		CFS_PUBLIC_BIN=$(mktemp -d /tmp/cfs-bin.XXXXXX) && chmod 0755 "$CFS_PUBLIC_BIN" &&
+			cp "$MOUNT_HELPER" "$UMOUNT_HELPER" "$CFS_PUBLIC_BIN/" || exit 1
+		MOUNT_HELPER=$CFS_PUBLIC_BIN/mount.cfsoverlay
+		UMOUNT_HELPER=$CFS_PUBLIC_BIN/umount.cfsoverlay
+	fi
 	# mount(8) finds helpers in /sbin only: add ours on top of it, in this namespace.
 	mkdir -p "$WORK/.sbin/lower" "$WORK/.sbin/upper" "$WORK/.sbin/work"
 	cp "$MOUNT_HELPER" "$UMOUNT_HELPER" "$WORK/.sbin/lower/"
