@@ -123,3 +123,57 @@ void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX])
 {
 	snprintf(buf, PATHFD_PROC_MAX, "/proc/self/fd/%d", fd);
 }
+
+static int same_inode(int a, int b)
+{
+	struct stat sa, sb;
+
+	if (fstat(a, &sa) < 0 || fstat(b, &sb) < 0)
+		return negerrno();
+	return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+int pathfd_mount_on(int target_fd, const char *path, uint64_t want_mnt_id, int *ret_fd)
+{
+	_cleanup_close_ int now = -EBADF, up_now = -EBADF, up_target = -EBADF;
+	struct statx st, sn;
+	int r;
+
+	r = pathfd_open(path, O_DIRECTORY, &now);
+	if (r == -ENOENT || r == -ELOOP || r == -ENOTDIR)
+		return 0;
+	if (r < 0)
+		return r;
+	if (statx(target_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0 ||
+	    statx(now, "", AT_EMPTY_PATH, STATX_MNT_ID, &sn) < 0)
+		return negerrno();
+	if (!(sn.stx_mask & st.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP; /* Linux < 5.8 */
+	/* The path must end at the root of another mount than the directory's own
+	 * (the one made on it), and the exact one when it is known. */
+	if (!(sn.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
+	    !(sn.stx_attributes & STATX_ATTR_MOUNT_ROOT) || sn.stx_mnt_id == st.stx_mnt_id)
+		return 0;
+	if (want_mnt_id && sn.stx_mnt_id != want_mnt_id)
+		return 0;
+	/* ".." of a mount root climbs to the parent of its mountpoint: that must
+	 * be the parent of the directory the mount was made on. */
+	up_now = openat(now, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	up_target = openat(target_fd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (up_now < 0 || up_target < 0)
+		return negerrno();
+	r = same_inode(up_now, up_target);
+	if (r <= 0)
+		return r;
+	*ret_fd = TAKE_FD(now);
+	return 1;
+}
+
+uint64_t pathfd_mnt_id(int fd)
+{
+	struct statx st;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0 || !(st.stx_mask & STATX_MNT_ID))
+		return 0;
+	return st.stx_mnt_id;
+}
