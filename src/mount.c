@@ -143,23 +143,28 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 
 /* utab needs the canonical path: umount(8) matches its entries against
  * mountinfo, and mount(8) canonicalizes, but a runtime may pass "m" or "./m".
- * The mount itself goes on the fd, resolved once with no symlink on the way: a
- * user owning a directory above cannot redirect it during the slow work. */
+ * The name is resolved as realpath(3) would, once, into an fd the mount then
+ * goes on; a symlink on the way counts only where root alone could have made
+ * it, so a user owning a directory above the target cannot redirect it. */
 static int resolve_target(const char *target, char **ret, int *ret_fd, struct cfs_error *e)
 {
-	_cleanup_free_ char *path = realpath(target, NULL);
+	_cleanup_free_ char *path = NULL, *untrusted = NULL;
 	_cleanup_close_ int fd = -EBADF;
+	struct stat st;
 	int r;
 
-	if (!path)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
-	r = pathfd_open(path, O_DIRECTORY, &fd);
-	if (r == -ELOOP)
+	r = pathfd_resolve(target, &path, &fd, &untrusted);
+	if (r == -EPERM && untrusted)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
-				"mount point %s: %s changed into a symlink while it was resolved",
-				target, path);
+				"mount point %s: %s is a symlink in a directory that users other "
+				"than root can write: refusing to follow it",
+				target, untrusted);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "mount point %s", target);
+	if (fstat(fd, &st) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
+	if (!S_ISDIR(st.st_mode))
+		return cfs_fail(e, CFS_STAGE_MOUNT, -ENOTDIR, "mount point %s", target);
 	*ret = TAKE_PTR(path);
 	*ret_fd = TAKE_FD(fd);
 	return 0;

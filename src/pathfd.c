@@ -1,7 +1,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -176,4 +178,124 @@ uint64_t pathfd_mnt_id(int fd)
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0 || !(st.stx_mask & STATX_MNT_ID))
 		return 0;
 	return st.stx_mnt_id;
+}
+
+/* A symlink may be followed only where no one but root can have planted it. */
+static bool dir_is_roots(int dfd)
+{
+	struct stat st;
+
+	return fstat(dfd, &st) == 0 && st.st_uid == 0 && !(st.st_mode & (S_IWGRP | S_IWOTH));
+}
+
+static int append_name(char **canon, const char *name, size_t len)
+{
+	size_t n = strlen(*canon);
+	char *p = realloc(*canon, n + len + 2);
+
+	if (!p)
+		return -ENOMEM;
+	if (n == 0 || p[n - 1] != '/')
+		p[n++] = '/';
+	memcpy(p + n, name, len);
+	p[n + len] = '\0';
+	*canon = p;
+	return 0;
+}
+
+int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_untrusted)
+{
+	_cleanup_free_ char *canon = NULL, *rest = NULL;
+	_cleanup_close_ int dfd = -EBADF;
+	const char *p;
+	int links = 0, r;
+
+	if (path[0] == '/')
+		canon = strdup("/");
+	else
+		canon = getcwd(NULL, 0);
+	rest = strdup(path);
+	if (!canon || !rest)
+		return -ENOMEM;
+	dfd = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return negerrno();
+	p = rest;
+	for (;;) {
+		char name[NAME_MAX + 1], target[PATH_MAX];
+		_cleanup_close_ int fd = -EBADF;
+		struct stat st;
+		size_t len;
+		ssize_t n;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		len = strcspn(p, "/");
+		if (len > NAME_MAX)
+			return -ENAMETOOLONG;
+		memcpy(name, p, len);
+		name[len] = '\0';
+		p += len;
+		if (!strcmp(name, "."))
+			continue;
+		if (!strcmp(name, "..")) {
+			char *slash = strrchr(canon, '/');
+
+			fd = openat(dfd, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (fd < 0)
+				return negerrno();
+			close(dfd);
+			dfd = TAKE_FD(fd);
+			if (slash)
+				slash[slash == canon ? 1 : 0] = '\0';
+			continue;
+		}
+		fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return negerrno();
+		if (fstat(fd, &st) < 0)
+			return negerrno();
+		if (!S_ISLNK(st.st_mode)) {
+			if (*p && !S_ISDIR(st.st_mode))
+				return -ENOTDIR;
+			r = append_name(&canon, name, len);
+			if (r < 0)
+				return r;
+			close(dfd);
+			dfd = TAKE_FD(fd);
+			continue;
+		}
+		if (++links > PATHFD_MAX_LINKS)
+			return -ELOOP;
+		if (!dir_is_roots(dfd)) {
+			if (ret_untrusted && append_name(&canon, name, len) == 0)
+				*ret_untrusted = TAKE_PTR(canon);
+			return -EPERM;
+		}
+		n = readlinkat(fd, "", target, sizeof(target) - 1);
+		if (n < 0)
+			return negerrno();
+		target[n] = '\0';
+		if (target[0] == '/') {
+			close(dfd);
+			dfd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (dfd < 0)
+				return negerrno();
+			strcpy(canon, "/");
+		}
+		{
+			char *spliced;
+
+			if (asprintf(&spliced, "%s/%s", target, p) < 0)
+				return -ENOMEM;
+			free(rest);
+			rest = spliced;
+			p = rest;
+		}
+	}
+	*ret_path = TAKE_PTR(canon);
+	*ret_fd = TAKE_FD(dfd);
+	return 0;
 }

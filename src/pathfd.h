@@ -30,6 +30,15 @@ int pathfd_mount_on(int target_fd, const char *path, uint64_t want_mnt_id, int *
 /* The mount id of fd (statx STATX_MNT_ID), 0 when the kernel cannot say. */
 uint64_t pathfd_mnt_id(int fd);
 
+/* Resolves path (absolute, or relative to the cwd) as realpath(3) does, into
+ * its canonical name (*ret_path, malloc'd) and an O_PATH fd of what it names,
+ * with one rule more: a symlink is followed only in a directory that is root's
+ * and not writable by others (-EPERM otherwise, *ret_untrusted naming that
+ * symlink when ret_untrusted is not NULL).  A user who owns a directory on
+ * the way cannot swap a symlink in to redirect root. */
+#define PATHFD_MAX_LINKS 40
+int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_untrusted);
+
 /* "/proc/self/fd/N": the name mount(2) and umount2() take for an fd. */
 #define PATHFD_PROC_MAX 32
 void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX]);
