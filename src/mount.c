@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -25,7 +26,8 @@
 #include "util.h"
 #include "utab.h"
 
-#define CFS_TYPE "cfsoverlay"
+#define CFS_TYPE	  "cfsoverlay"
+#define UTAB_DEFAULT_PATH "/run/mount/utab"
 /* fsconfig(FSCONFIG_SET_STRING) copies at most 256 bytes with the NUL. */
 #define FSCONFIG_STRING_MAX 255
 
@@ -315,6 +317,31 @@ static int check_landed(const char *target, int target_fd, uint64_t mnt_id, int 
 	return 0;
 }
 
+/* libmount waits for the utab lock in a flock() loop that retries on EINTR: a
+ * SIGTERM there would go unnoticed until the holder lets go.  Wait for the lock
+ * here first, interruptibly, so that a signal ends the helper with its undo
+ * (exit 8); libmount then finds it free. */
+static int wait_utab_lock(struct cfs_error *e)
+{
+	const char *utab = getenv("LIBMOUNT_UTAB");
+	_cleanup_free_ char *lock = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r = 0;
+
+	if (asprintf(&lock, "%s.lock", utab ? utab : UTAB_DEFAULT_PATH) < 0) {
+		lock = NULL;
+		return 0; /* libmount reports its own errors */
+	}
+	fd = open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	(void)interrupt_restart(false);
+	if (flock(fd, LOCK_EX) < 0 && errno == EINTR)
+		r = interrupt_check(e);
+	(void)interrupt_restart(true);
+	return r;
+}
+
 int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 {
 	struct mount_plan *p = calloc(1, sizeof(*p));
@@ -429,10 +456,21 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 			cfs_fail(e, CFS_STAGE_UTAB, r, "cannot record %s in utab", a->target);
 			goto out;
 		}
+		r = wait_utab_lock(e);
+		if (r < 0)
+			goto out;
 		r = utab_add(a->source, a->target, p->opts.flags & (MS_BIND | MS_REC),
 			     p->opts.utab_opts, attrs, e);
 		if (r < 0)
 			goto out;
+		/* A signal while libmount waited for the lock: the line goes too. */
+		if (interrupt_check(NULL) < 0) {
+			struct cfs_error ignored = { 0 };
+
+			(void)utab_remove(a->target, &ignored);
+			r = interrupt_check(e);
+			goto out;
+		}
 	}
 out:
 	if (r < 0 && mounted) {
