@@ -146,18 +146,22 @@ int pathfd_mount_on(int target_fd, const char *path, uint64_t want_mnt_id, int *
 		return 0;
 	if (r < 0)
 		return r;
-	if (statx(target_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &st) < 0 ||
-	    statx(now, "", AT_EMPTY_PATH, STATX_MNT_ID, &sn) < 0)
+	if (statx(target_fd, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &st) < 0 ||
+	    statx(now, "", AT_EMPTY_PATH, STATX_INO | STATX_MNT_ID, &sn) < 0)
 		return negerrno();
-	if (!(sn.stx_mask & st.stx_mask & STATX_MNT_ID))
-		return -EOPNOTSUPP; /* Linux < 5.8 */
-	/* The path must end at the root of another mount than the directory's own
-	 * (the one made on it), and the exact one when it is known. */
-	if (!(sn.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) ||
-	    !(sn.stx_attributes & STATX_ATTR_MOUNT_ROOT) || sn.stx_mnt_id == st.stx_mnt_id)
+	if (sn.stx_mask & st.stx_mask & STATX_MNT_ID) {
+		/* The path must end at the root of another mount than the
+		 * directory's own (the one made on it), the exact one when known. */
+		if (!(sn.stx_attributes & STATX_ATTR_MOUNT_ROOT) || sn.stx_mnt_id == st.stx_mnt_id)
+			return 0;
+		if (want_mnt_id && sn.stx_mnt_id != want_mnt_id)
+			return 0;
+	} else if (sn.stx_ino == st.stx_ino && sn.stx_dev_major == st.stx_dev_major &&
+		   sn.stx_dev_minor == st.stx_dev_minor) {
+		/* Linux < 5.8 has no mount ids: at least the path must not end at
+		 * the directory that was mounted over. */
 		return 0;
-	if (want_mnt_id && sn.stx_mnt_id != want_mnt_id)
-		return 0;
+	}
 	/* ".." of a mount root climbs to the parent of its mountpoint: that must
 	 * be the parent of the directory the mount was made on. */
 	up_now = openat(now, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -25,7 +25,8 @@ int pathfd_still_at(int fd, const char *path);
 /* After a mount was made on the directory target_fd: 1 with *ret_fd (O_PATH)
  * when path, resolved again without symlinks, ends at the root of a mount
  * stacked on that directory (of mount id want_mnt_id unless 0), 0 when it
- * leads elsewhere, < 0 on errors (-EOPNOTSUPP without STATX_MNT_ID). */
+ * leads elsewhere, < 0 on errors.  Before Linux 5.8 (no mount ids) it can only
+ * tell that the path no longer ends at the directory that was mounted over. */
 int pathfd_mount_on(int target_fd, const char *path, uint64_t want_mnt_id, int *ret_fd);
 /* The mount id of fd (statx STATX_MNT_ID), 0 when the kernel cannot say. */
 uint64_t pathfd_mnt_id(int fd);
