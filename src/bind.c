@@ -8,6 +8,7 @@
 #include "log.h"
 #include "lower.h"
 #include "overlay.h"
+#include "pathfd.h"
 #include "util.h"
 
 #define MS_PER_MOUNT                                                                               \
@@ -35,8 +36,8 @@ unsigned long bind_locked_flags(unsigned long st_flags)
 	return ms;
 }
 
-static int bind_idmapped(const char *source, const char *target, unsigned long flags, int userns_fd,
-			 struct cfs_error *e)
+static int bind_idmapped(const char *source, const char *target, int target_fd, unsigned long flags,
+			 int userns_fd, struct cfs_error *e)
 {
 	unsigned int rec = (flags & MS_REC) ? AT_RECURSIVE : 0;
 	struct mount_attr attr = {
@@ -53,45 +54,66 @@ static int bind_idmapped(const char *source, const char *target, unsigned long f
 			return idmap_fail_einval(userns_fd, source, e);
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot idmap %s", source);
 	}
-	if (move_mount(fd, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (move_mount(fd, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach %s at %s", source,
 				target);
 	verbose("idmapped bind of %s at %s", source, target);
 	return 0;
 }
 
-int bind_mount(const char *source, const char *target, unsigned long flags, int userns_fd,
-	       struct cfs_error *e)
+int bind_mount(const char *source, const char *target, int target_fd, unsigned long flags,
+	       int userns_fd, struct cfs_error *e)
 {
 	unsigned long per_mount = flags & MS_PER_MOUNT;
+	_cleanup_close_ int top_fd = -EBADF;
+	char proc[PATHFD_PROC_MAX], top[PATHFD_PROC_MAX];
 	unsigned long locked;
 	struct statvfs sv;
 	int r;
 
 	if (userns_fd >= 0)
-		return bind_idmapped(source, target, flags, userns_fd, e);
-	if (mount(source, target, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+		return bind_idmapped(source, target, target_fd, flags, userns_fd, e);
+	pathfd_proc_path(target_fd, proc);
+	if (mount(source, proc, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot bind %s at %s", source,
 				target);
 	verbose("bind of %s at %s", source, target);
 	if (!per_mount)
 		return 0;
+	/* The remount must reach the new mount's root, which target_fd (the
+	 * directory under it) is not: the path, checked to end there. */
+	r = pathfd_mount_on(target_fd, target, 0, &top_fd);
+	if (r == 0)
+		r = cfs_fail(e, CFS_STAGE_MOUNT, 0,
+			     "mount point %s changed during the mount (a directory on the way was "
+			     "renamed or replaced): undoing",
+			     target);
+	else if (r < 0)
+		r = cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot find the bind at %s", target);
+	if (r < 0)
+		goto undo;
+	pathfd_proc_path(top_fd, top);
 	/* A bind ignores flags: they take a remount, which must keep the flags the
 	 * kernel locked on the source or it fails with EPERM. */
-	if (statvfs(target, &sv) < 0) {
+	if (fstatvfs(top_fd, &sv) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot read flags of %s", target);
 		goto undo;
 	}
 	locked = bind_locked_flags(sv.f_flag);
 	if (per_mount & MS_ATIME_MASK) /* an asked-for atime mode replaces the source's */
 		locked &= ~(unsigned long)MS_ATIME_MASK;
-	if (mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | per_mount | locked, NULL) < 0) {
+	if (mount(NULL, top, NULL, MS_REMOUNT | MS_BIND | per_mount | locked, NULL) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot apply flags to bind at %s",
 			     target);
 		goto undo;
 	}
 	return 0;
 undo:
-	(void)umount2(target, UMOUNT_NOFOLLOW | ((flags & MS_REC) ? MNT_DETACH : 0));
+	/* Through the directory's fd: umount2 takes the mount on top of it, the
+	 * one just made, wherever the path leads now.  top_fd would keep it busy. */
+	if (top_fd >= 0)
+		close(TAKE_FD(top_fd));
+	(void)umount2(proc, (flags & MS_REC) ? MNT_DETACH : 0);
 	return r;
 }

@@ -30,6 +30,11 @@ enum cfs_stage {
 };
 
 #define CFS_ERROR_MAX 1024
+/* A path or option value echoed in a message is cut after this many bytes. */
+#define CFS_ECHO_MAX 200
+/* libmount's own error codes (MNT_ERR_*), returned negated like errnos. */
+#define CFS_MNT_ERR_FIRST 5000
+#define CFS_MNT_ERR_LAST  5099
 
 struct cfs_error {
 	int err; /* negative errno, or 0 when msg says it all */
@@ -48,7 +53,10 @@ int cfs_failed(const struct cfs_error *e);
  * last error line ("e overlayfs: ...") as the hint, print all with -v. */
 void cfs_hint_fs_log(struct cfs_error *e, int fs_fd);
 
-/* "<msg>: <errno text> (<hint>)" into buf. */
+/* strerror() that also knows libmount's MNT_ERR_* codes; err is negative. */
+const char *cfs_strerror(int err);
+/* "<msg>: <errno text> (<hint>)" into buf.  cfs_fail() and cfs_hint() have
+ * already escaped control characters and cut long values (CFS_ECHO_MAX). */
 void cfs_error_format(const struct cfs_error *e, char *buf, size_t size);
 enum cfs_exit cfs_exit_code(enum cfs_stage stage, int err);
 

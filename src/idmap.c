@@ -15,6 +15,7 @@
 #include <linux/nsfs.h>
 
 #include "idmap.h"
+#include "mountns.h"
 #include "util.h"
 
 /* Strict unsigned 32-bit decimal: no sign, no spaces, no overflow. */
@@ -66,10 +67,29 @@ static int check_range(const char *name, const struct idmap *m, const struct idm
 	return 0;
 }
 
+size_t idmap_text_max(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	/* map_write() refuses a write of PAGE_SIZE bytes or more with EINVAL. */
+	return (page > 0 ? (size_t)page : 4096) - 1;
+}
+
+size_t idmap_text_len(const struct idmap *m)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->n; i++)
+		n += (size_t)snprintf(NULL, 0, "%u %u %u\n", m->r[i].inside, m->r[i].outside,
+				      m->r[i].count);
+	return n;
+}
+
 int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cfs_error *e)
 {
 	struct idmap m = { .n = 0 };
 	const char *p = spec;
+	size_t text_len;
 
 	if (!spec || !*spec)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0,
@@ -121,6 +141,13 @@ int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cf
 	if (m.n == 0)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0,
 				"bad %s: empty value (expected CONTAINER:HOST:SIZE)", name);
+	text_len = idmap_text_len(&m);
+	if (text_len > idmap_text_max())
+		return cfs_fail(
+			e, CFS_STAGE_USAGE, 0,
+			"bad %s: its %zu ranges make %zu bytes of map text, the kernel takes "
+			"at most %zu (one page)",
+			name, m.n, text_len, idmap_text_max());
 	*ret = m;
 	return 0;
 }
@@ -339,18 +366,6 @@ out:
 	return r;
 }
 
-int idmap_userns_open(const char *path, int *ret_fd, struct cfs_error *e)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return cfs_fail(e, CFS_STAGE_USAGE, negerrno(), "cfs.userns=%s", path);
-	if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWUSER)
-		return cfs_fail(e, CFS_STAGE_USAGE, 0, "cfs.userns=%s: not a user namespace", path);
-	*ret_fd = TAKE_FD(fd);
-	return 0;
-}
-
 static bool map_is_empty(const char *file)
 {
 	char buf[16];
@@ -384,6 +399,32 @@ static int userns_lacks_maps(int userns_fd)
 		if (errno != EINTR)
 			return negerrno();
 	return WIFEXITED(status) && WEXITSTATUS(status) == 1;
+}
+
+int idmap_userns_open(const char *path, int *ret_fd, struct cfs_error *e)
+{
+	_cleanup_close_ int fd = -EBADF, parent = -EBADF;
+	int r;
+
+	r = mountns_open_ns(path, CLONE_NEWUSER, "cfs.userns", &fd, e);
+	if (r < 0)
+		return r;
+	/* The initial user namespace has no parent to show us (EPERM), and
+	 * mount_setattr() would refuse it with a bare EPERM. */
+	parent = ioctl(fd, NS_GET_PARENT);
+	if (parent < 0 && errno == EPERM)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"bad cfs.userns: %s is the initial user namespace (or one above "
+				"the helper's), which cannot idmap a mount: name the container's",
+				path);
+	/* Refused up front, before any mount work: mount_setattr() would only
+	 * say EINVAL, late. */
+	if (userns_lacks_maps(fd) > 0)
+		return cfs_fail(e, CFS_STAGE_USAGE, 0,
+				"bad cfs.userns: the user namespace %s has no uid or gid map",
+				path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
 }
 
 int idmap_fail_einval(int userns_fd, const char *what, struct cfs_error *e)

@@ -26,6 +26,11 @@ struct idmap {
  * or "gidmap". */
 int idmap_parse(const char *name, const char *spec, struct idmap *ret, struct cfs_error *e);
 
+/* Length of the /proc/PID/uid_map text of m, and the most the kernel takes in
+ * its one write (a page less one byte); idmap_parse() refuses longer maps. */
+size_t idmap_text_len(const struct idmap *m);
+size_t idmap_text_max(void);
+
 /* The /proc/PID/uid_map text; -ENOSPC if buf is too small. */
 int idmap_format(const struct idmap *m, char *buf, size_t size);
 

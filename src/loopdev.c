@@ -93,9 +93,17 @@ static int loop_attach(const char *path, int image_fd, bool direct_io, int *ret_
 		_cleanup_close_ int loop_fd = -EBADF;
 		int nr = ioctl(ctl, LOOP_CTL_GET_FREE);
 
-		if (nr < 0)
-			return cfs_fail(e, CFS_STAGE_SYSTEM, negerrno(),
-					"no free loop device for %s", path);
+		if (nr < 0) {
+			r = negerrno();
+			/* Only exhaustion means "none free"; EIO and the like are a
+			 * failing loop driver and must not read as a full system. */
+			if (r == -EBUSY || r == -ENOSPC || r == -ENODEV || r == -ENOMEM)
+				return cfs_fail(e, CFS_STAGE_SYSTEM, r,
+						"no free loop device for %s", path);
+			return cfs_fail(e, CFS_STAGE_SETUP, r,
+					"cannot get a loop device for %s from /dev/loop-control",
+					path);
+		}
 		snprintf(ret_dev, dev_size, "/dev/loop%d", nr);
 		loop_fd = open(ret_dev, O_RDONLY | O_CLOEXEC);
 		if (loop_fd < 0)

@@ -1,7 +1,10 @@
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -17,12 +20,16 @@
 #include "mountns.h"
 #include "options.h"
 #include "overlay.h"
+#include "pathfd.h"
 #include "privs.h"
 #include "tmpdir.h"
 #include "util.h"
 #include "utab.h"
 
-#define CFS_TYPE "cfsoverlay"
+#define CFS_TYPE	  "cfsoverlay"
+#define UTAB_DEFAULT_PATH "/run/mount/utab"
+/* fsconfig(FSCONFIG_SET_STRING) copies at most 256 bytes with the NUL. */
+#define FSCONFIG_STRING_MAX 255
 
 struct mount_plan {
 	struct cfs_mount_opts opts;
@@ -88,6 +95,14 @@ static int plan_options(const struct cfs_mount_args *a, struct mount_plan *p, st
 
 	if (o->flags & (MS_REMOUNT | MS_BIND))
 		return 0;
+	/* fsconfig(2) takes string values of at most 255 bytes; mount(2) more,
+	 * but one limit for both strategies keeps a mount from depending on it. */
+	if (strlen(a->source) > FSCONFIG_STRING_MAX)
+		return cfs_fail(
+			e, CFS_STAGE_USAGE, 0,
+			"SOURCE %s is %zu bytes long: at most %d are allowed (the new mount "
+			"API's limit)",
+			a->source, strlen(a->source), FSCONFIG_STRING_MAX);
 	if (!o->lowerdir)
 		return cfs_fail(e, CFS_STAGE_USAGE, 0, "lowerdir= is required");
 	if (!o->lowerdir[0])
@@ -152,19 +167,31 @@ static bool nofail_missing(const struct mount_plan *p)
 }
 
 /* utab needs the canonical path: umount(8) matches its entries against
- * mountinfo, and mount(8) canonicalizes, but a runtime may pass "m" or "./m". */
-static int resolve_target(const char *target, char **ret, struct cfs_error *e)
+ * mountinfo, and mount(8) canonicalizes, but a runtime may pass "m" or "./m".
+ * The name is resolved as realpath(3) would, once, into an fd the mount then
+ * goes on; a symlink on the way counts only where root alone could have made
+ * it, so a user owning a directory above the target cannot redirect it. */
+static int resolve_target(const char *target, char **ret, int *ret_fd, struct cfs_error *e)
 {
-	_cleanup_free_ char *path = realpath(target, NULL);
+	_cleanup_free_ char *path = NULL, *untrusted = NULL;
+	_cleanup_close_ int fd = -EBADF;
 	struct stat st;
+	int r;
 
-	if (!path)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
-	if (stat(path, &st) < 0)
+	r = pathfd_resolve(target, &path, &fd, &untrusted);
+	if (r == -EPERM && untrusted)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+				"mount point %s: %s is a symlink in a directory that users other "
+				"than root can write: refusing to follow it",
+				target, untrusted);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "mount point %s", target);
+	if (fstat(fd, &st) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "mount point %s", target);
 	if (!S_ISDIR(st.st_mode))
 		return cfs_fail(e, CFS_STAGE_MOUNT, -ENOTDIR, "mount point %s", target);
 	*ret = TAKE_PTR(path);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
 
@@ -244,10 +271,11 @@ static void print_plan(const struct cfs_mount_args *a, const struct mount_plan *
 		a->no_utab ? "no" : "yes");
 }
 
-static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opts *o,
+static int do_remount(const struct cfs_mount_args *a, int target_fd, const struct cfs_mount_opts *o,
 		      struct cfs_error *e)
 {
 	_cleanup_free_ char *data = NULL;
+	char proc[PATHFD_PROC_MAX];
 	bool is_mount = true;
 	int r;
 
@@ -262,7 +290,8 @@ static int do_remount(const struct cfs_mount_args *a, const struct cfs_mount_opt
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot build options");
 	/* Overlay ignores data on a mount(2) remount; flags are what changes. */
-	if (mount(a->source, a->target, NULL, o->flags, data) < 0)
+	pathfd_proc_path(target_fd, proc);
+	if (mount(a->source, proc, NULL, o->flags, data) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot remount %s", a->target);
 	verbose("remounted %s with flags %#lx", a->target, o->flags);
 	return 0;
@@ -278,14 +307,36 @@ static int open_userns(const struct mount_plan *p, int *ret_fd, struct cfs_error
 	return 0;
 }
 
-static int apply_propagation(const char *target, unsigned long propagation, struct cfs_error *e)
+/* On the new mount's own root (top_fd), not on a path walked again. */
+static int apply_propagation(const char *target, int top_fd, unsigned long propagation,
+			     struct cfs_error *e)
 {
+	char proc[PATHFD_PROC_MAX];
+
 	if (!propagation)
 		return 0;
-	if (mount(NULL, target, NULL, propagation, NULL) < 0)
+	pathfd_proc_path(top_fd, proc);
+	if (mount(NULL, proc, NULL, propagation, NULL) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot change propagation of %s",
 				target);
 	verbose("propagation %#lx on %s", propagation, target);
+	return 0;
+}
+
+/* utab must never record a path that does not hold the overlay: a user owning
+ * a directory above the target may have swapped it during the mount. */
+static int check_landed(const char *target, int target_fd, uint64_t mnt_id, int *ret_top_fd,
+			struct cfs_error *e)
+{
+	int r = pathfd_mount_on(target_fd, target, mnt_id, ret_top_fd);
+
+	if (r == 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+				"mount point %s changed during the mount (a directory on the way "
+				"was renamed or replaced by a symlink): undoing",
+				target);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot check the mount at %s", target);
 	return 0;
 }
 
@@ -294,9 +345,10 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 	struct mount_plan *p = calloc(1, sizeof(*p));
 	struct cfs_mount_args resolved = *args, *a = &resolved;
 	_cleanup_free_ char *target = NULL;
-	_cleanup_close_ int userns_fd = -EBADF;
+	_cleanup_close_ int userns_fd = -EBADF, target_fd = -EBADF, top_fd = -EBADF;
+	uint64_t mnt_id = 0;
 	const char *strategy = "bind";
-	bool mounted = false;
+	bool mounted = false, recorded = false;
 	int r;
 
 	if (!p)
@@ -319,7 +371,7 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 	}
 	if (nofail_missing(p))
 		goto out;
-	r = resolve_target(args->target, &target, e);
+	r = resolve_target(args->target, &target, &target_fd, e);
 	if (r < 0)
 		goto out;
 	a->target = target;
@@ -331,6 +383,12 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 	r = check_direct_io(p, e);
 	if (r < 0)
 		goto out;
+	/* A namespace named by the caller is checked before any mount work. */
+	if (p->opts.userns) {
+		r = open_userns(p, &userns_fd, e);
+		if (r < 0)
+			goto out;
+	}
 	print_plan(a, p);
 	if (a->fake) {
 		verbose("fake mode (-f): nothing mounted");
@@ -338,14 +396,16 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 	}
 
 	if (p->opts.flags & MS_REMOUNT) {
-		r = do_remount(a, &p->opts, e);
+		r = do_remount(a, target_fd, &p->opts, e);
 		goto out; /* utab keeps the entry of the original mount */
 	}
 	/* A helper killed earlier may have left temp layers: reclaim them now. */
 	(void)tmpdir_clean_stale(p->opts.tmpdir);
-	r = open_userns(p, &userns_fd, e);
-	if (r < 0)
-		goto out;
+	if (userns_fd < 0) {
+		r = open_userns(p, &userns_fd, e);
+		if (r < 0)
+			goto out;
+	}
 	r = privs_drop(e);
 	if (r < 0)
 		goto out;
@@ -354,11 +414,13 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 		goto out;
 
 	if (p->opts.flags & MS_BIND) {
-		r = bind_mount(a->source, a->target, p->opts.flags, userns_fd, e);
+		r = bind_mount(a->source, a->target, target_fd, p->opts.flags, userns_fd, e);
 	} else {
 		struct cfs_overlay_req req = {
 			.source = a->source,
 			.target = a->target,
+			.target_fd = target_fd,
+			.ret_mnt_id = &mnt_id,
 			.opts = &p->opts,
 			.layers = &p->layers,
 			.userns_fd = userns_fd,
@@ -373,7 +435,10 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 	mounted = true;
 	verbose("mounted %s on %s (%s)", a->source, a->target, strategy);
 
-	r = apply_propagation(a->target, p->opts.propagation, e);
+	r = check_landed(a->target, target_fd, mnt_id, &top_fd, e);
+	if (r < 0)
+		goto out;
+	r = apply_propagation(a->target, top_fd, p->opts.propagation, e);
 	if (r < 0)
 		goto out;
 	/* Interrupted before the mount is recorded: undo it, as mount(8) users
@@ -395,10 +460,30 @@ int cfs_mount(const struct cfs_mount_args *args, struct cfs_error *e)
 			     p->opts.utab_opts, attrs, e);
 		if (r < 0)
 			goto out;
+		recorded = true;
+		/* Signals wait while the lock is held: one that came during the
+		 * write undoes the mount, and its line then goes as stale. */
+		r = interrupt_check(e);
+		if (r < 0)
+			goto out;
 	}
 out:
-	if (r < 0 && mounted && umount2(a->target, UMOUNT_NOFOLLOW) < 0)
-		verbose("cannot undo the mount of %s: %m", a->target);
+	if (r < 0 && mounted) {
+		char proc[PATHFD_PROC_MAX];
+
+		/* umount2 of the directory's fd takes the mount on top of it: the one
+		 * made here, wherever the path leads now.  top_fd would keep it busy. */
+		if (top_fd >= 0)
+			close(TAKE_FD(top_fd));
+		pathfd_proc_path(target_fd, proc);
+		if (umount2(proc, 0) < 0)
+			verbose("cannot undo the mount of %s: %m", a->target);
+		else if (recorded) {
+			struct cfs_error ignored = { 0 };
+
+			(void)utab_remove(a->target, NULL, false, &ignored);
+		}
+	}
 	plan_free(p);
 	return r;
 }

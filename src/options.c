@@ -283,6 +283,12 @@ static int parse_one(struct cfs_mount_opts *o, const char *token, struct cfs_err
 				"bad option %s: overlay does not understand double quotes; "
 				"escape a comma or colon in a path with a backslash (\\, \\:)",
 				token);
+		/* lowerdir+, datadir+ and any later "key+" append a layer: it would
+		 * reach overlay around the idmap and the read-only clone. */
+		if (key_len(token) > 0 && token[key_len(token) - 1] == '+')
+			return cfs_fail(
+				e, CFS_STAGE_USAGE, 0,
+				"option %s is refused: layers come only from lowerdir=", token);
 		if (!strncmp(token, "lowerdir=", 9))
 			r = replace_str(&o->lowerdir, strdup(token + 9));
 		else if (!strncmp(token, "upperdir=", 9))

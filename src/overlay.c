@@ -12,6 +12,7 @@
 #include "log.h"
 #include "lower.h"
 #include "overlay.h"
+#include "pathfd.h"
 #include "tmpdir.h"
 #include "util.h"
 
@@ -224,11 +225,14 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	r = interrupt_check(e);
 	if (r < 0)
 		goto out;
-	if (move_mount(mnt_fd, "", AT_FDCWD, req->target, MOVE_MOUNT_F_EMPTY_PATH) < 0) {
+	/* To the fd resolved before the slow work: the path may lead elsewhere now. */
+	if (move_mount(mnt_fd, "", req->target_fd, "",
+		       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot attach overlay at %s",
 			     req->target);
 		goto out;
 	}
+	*req->ret_mnt_id = pathfd_mnt_id(mnt_fd);
 	r = 0;
 out:
 	lowers_free(&lowers);
@@ -381,6 +385,7 @@ static int legacy_attempt(const struct cfs_overlay_req *req, bool lazy, bool *re
 	struct cfs_tmpdir tmp = CFS_TMPDIR_INIT;
 	struct cfs_layers paths = { 0 };
 	_cleanup_free_ char *rest = NULL, *data = NULL, *dir = NULL, *tree_path = NULL;
+	char target[PATHFD_PROC_MAX];
 	unsigned long flags = o->flags & ~(unsigned long)MS_NOT_FOR_OVERLAY;
 	bool bind_all = false;
 	int r;
@@ -465,7 +470,8 @@ again:
 	r = interrupt_check(e);
 	if (r < 0)
 		goto out;
-	r = mount2_in(dir, req->source, req->target, flags, data);
+	pathfd_proc_path(req->target_fd, target);
+	r = mount2_in(dir, req->source, target, flags, data);
 	if (r < 0) {
 		*ret_refused = true;
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot mount overlay on %s", req->target);

@@ -2,13 +2,17 @@
 #ifndef CFS_OVERLAY_H
 #define CFS_OVERLAY_H
 
+#include <stdint.h>
+
 #include "errors.h"
 #include "layers.h"
 #include "options.h"
 
 struct cfs_overlay_req {
 	const char *source;
-	const char *target;
+	const char *target;   /* for messages: the mount goes on target_fd */
+	int target_fd;	      /* O_PATH, resolved once without symlinks */
+	uint64_t *ret_mnt_id; /* set to the new mount's id where it is known, else 0 */
 	const struct cfs_mount_opts *opts;
 	const struct cfs_layers *layers;
 	const char *upperdir, *workdir; /* decoded from opts (which keep the escapes) */

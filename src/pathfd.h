@@ -8,6 +8,7 @@
 #define CFS_PATHFD_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /* Opens the absolute path with no symlink in any component (ELOOP when there is
  * one), O_PATH | O_CLOEXEC | extra_flags (e.g. O_DIRECTORY). */
@@ -20,6 +21,24 @@ int pathfd_open_parent(const char *path, int *ret_dfd, const char **ret_name);
 /* 1 when path still resolves (no symlinks) to the inode of fd, 0 when it
  * resolves to another one or not at all, < 0 on other errors. */
 int pathfd_still_at(int fd, const char *path);
+
+/* After a mount was made on the directory target_fd: 1 with *ret_fd (O_PATH)
+ * when path, resolved again without symlinks, ends at the root of a mount
+ * stacked on that directory (of mount id want_mnt_id unless 0), 0 when it
+ * leads elsewhere, < 0 on errors.  Before Linux 5.8 (no mount ids) it can only
+ * tell that the path no longer ends at the directory that was mounted over. */
+int pathfd_mount_on(int target_fd, const char *path, uint64_t want_mnt_id, int *ret_fd);
+/* The mount id of fd (statx STATX_MNT_ID), 0 when the kernel cannot say. */
+uint64_t pathfd_mnt_id(int fd);
+
+/* Resolves path (absolute, or relative to the cwd) as realpath(3) does, into
+ * its canonical name (*ret_path, malloc'd) and an O_PATH fd of what it names,
+ * with one rule more: a symlink is followed only in a directory that is root's
+ * and not writable by others (-EPERM otherwise, *ret_untrusted naming that
+ * symlink when ret_untrusted is not NULL).  A user who owns a directory on
+ * the way cannot swap a symlink in to redirect root. */
+#define PATHFD_MAX_LINKS 40
+int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_untrusted);
 
 /* "/proc/self/fd/N": the name mount(2) and umount2() take for an fd. */
 #define PATHFD_PROC_MAX 32

@@ -15,17 +15,19 @@
 
 struct cfs_tmpdir {
 	char *path;
-	int fd; /* O_DIRECTORY, flock'ed for as long as the helper runs */
+	int fd;	     /* O_DIRECTORY, flock'ed for as long as the helper runs */
+	int base_fd; /* the checked base, where fd's directory is removed */
 	size_t n_made;
 };
 
 #define CFS_TMPDIR_INIT                                                                            \
 	{                                                                                          \
-		.path = NULL, .fd = -EBADF, .n_made = 0                                            \
+		.path = NULL, .fd = -EBADF, .base_fd = -EBADF, .n_made = 0                         \
 	}
 
-/* Creates or checks the base (0700 root:root, no symlink), then a fresh locked
- * directory inside it. */
+/* Creates or checks the base (0700 root:root, no symlink, every directory above
+ * it root's and not writable by others, sticky /tmp included: all checked on
+ * fds while walking from /), then a fresh locked directory inside it. */
 int tmpdir_create(const char *base, struct cfs_tmpdir *ret, struct cfs_error *e);
 
 /* Attaches the detached mount mnt_fd at <dir>/<n>; ret_path is that path. */
@@ -38,7 +40,7 @@ int tmpdir_release(struct cfs_tmpdir *t);
 
 /* Unmounts and removes directories under base that no live helper holds
  * (rmdir only, never recursive).  Returns how many were removed, or a negative
- * errno: -EPERM when base is not root's with mode 0700. */
+ * errno: -EPERM when base or a directory above it fails tmpdir_create's checks. */
 int tmpdir_clean_stale(const char *base);
 
 #endif

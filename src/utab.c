@@ -14,6 +14,7 @@
 
 #include <libmount/libmount.h>
 
+#include "interrupt.h"
 #include "log.h"
 #include "options.h"
 #include "pathfd.h"
@@ -397,33 +398,37 @@ static void utab_unlock(struct utab_lock *l)
 }
 
 /* libmount's utab lock is a flock of "UTAB.lock" (its "simplelock"), taken by
- * every writer: mount(8), umount(8), other helpers.  Signals wait while it is
- * held, as in libmount, so that ^C leaves no temp file next to utab. */
+ * every writer: mount(8), umount(8), other helpers.  Another process may hold
+ * it for good, so the wait ends on SIGINT/SIGTERM (-EINTR: the mount is undone,
+ * exit 8); once it is held, signals wait, as in libmount, so that ^C leaves no
+ * temp file next to utab. */
 static int utab_lock(const char *path, struct utab_lock *ret)
 {
 	_cleanup_free_ char *lockpath = NULL;
+	_cleanup_close_ int fd = -EBADF;
 	sigset_t all;
-	int fd, r;
+	int r = 0;
 
 	if (asprintf(&lockpath, "%s.lock", path) < 0) {
 		lockpath = NULL;
 		return -ENOMEM;
 	}
+	fd = open(lockpath, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return negerrno();
+	(void)interrupt_restart(false);
+	while (flock(fd, LOCK_EX) < 0) {
+		if (errno != EINTR || interrupt_check(NULL) < 0) {
+			r = errno == EINTR ? -EINTR : negerrno();
+			break;
+		}
+	}
+	(void)interrupt_restart(true);
+	if (r < 0)
+		return r;
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &ret->saved);
-	fd = open(lockpath, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = negerrno();
-		sigprocmask(SIG_SETMASK, &ret->saved, NULL);
-		return r;
-	}
-	ret->fd = fd;
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			r = negerrno();
-			utab_unlock(ret);
-			return r;
-		}
+	ret->fd = TAKE_FD(fd);
 	return 0;
 }
 
@@ -565,12 +570,23 @@ static int utab_rewrite_locked(const char *path, const struct utab_change *c)
 	return utab_write(path, &u, drop, c->add);
 }
 
-static int utab_rewrite(const char *path, const struct utab_change *c)
+/* Rewrites utab under its lock; the error says which step failed: the lock
+ * (its own message names the lock file) or the rewrite. */
+static int utab_rewrite(const char *path, const struct utab_change *c, const char *what,
+			struct cfs_error *e)
 {
 	_cleanup_(utab_unlock) struct utab_lock lock = { .fd = -EBADF };
 	int r = utab_lock(path, &lock);
 
-	return r < 0 ? r : utab_rewrite_locked(path, c);
+	if (r == -EINTR)
+		return interrupt_check(e);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot lock utab (%s.lock) to %s", path,
+				what);
+	r = utab_rewrite_locked(path, c);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot %s", what);
+	return 0;
 }
 
 /* Our line as libmount makes it: mnt_update_set_fs() keeps the user-space
@@ -622,35 +638,35 @@ int utab_add(const char *source, const char *target, unsigned long mountflags,
 	     const char *user_opts, const char *attrs, struct cfs_error *e)
 {
 	_cleanup_update_ struct libmnt_update *upd = mnt_new_update();
-	_cleanup_free_ char *line = NULL;
+	_cleanup_free_ char *line = NULL, *what = NULL;
 	struct utab_change c = { .target = target, .claimed_id = top_mount_id(target) };
 	int r = -ENOMEM;
 
 	if (upd)
 		r = utab_make_line(upd, source, target, mountflags, user_opts, attrs, c.claimed_id,
 				   &line);
-	if (r == 0) {
-		c.add = line;
-		r = utab_rewrite(mnt_update_get_filename(upd), &c);
-	}
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot record %s in utab", target);
-	if (r == 0)
-		verbose("utab: %s", line);
+	c.add = line;
+	if (asprintf(&what, "record %s in utab", target) < 0)
+		return cfs_fail(e, CFS_STAGE_UTAB, -ENOMEM, "cannot record %s in utab", target);
+	r = utab_rewrite(mnt_update_get_filename(upd), &c, what, e);
+	if (r < 0)
+		return r;
+	verbose("utab: %s", line);
 	return 0;
 }
 
 int utab_remove(const char *target, const char *line, bool only_line, struct cfs_error *e)
 {
 	struct utab_change c = { .target = target, .gone = line, .only_gone = only_line };
-	int r;
+	_cleanup_free_ char *what = NULL;
 
 	if (only_line && !line)
 		return 0;
-	r = utab_rewrite(utab_path(), &c);
-	if (r < 0)
-		return cfs_fail(e, CFS_STAGE_UTAB, r, "cannot remove %s from utab", target);
-	return 0;
+	if (asprintf(&what, "remove %s from utab", target) < 0)
+		return cfs_fail(e, CFS_STAGE_UTAB, -ENOMEM, "cannot remove %s from utab", target);
+	return utab_rewrite(utab_path(), &c, what, e);
 }
 
 int utab_get_attrs(const char *target, char **ret_attrs, char **ret_line)

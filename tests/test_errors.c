@@ -233,3 +233,55 @@ Test(errors, format_truncates_safely)
 			  "size %zu: \"%s\" is not a prefix of the full message", size, buf);
 	}
 }
+
+/* libmount's own codes get their own text, not "Unknown error 5008". */
+Test(errors, libmount_codes_have_text)
+{
+	static const int codes[] = { 5000, 5001, 5002, 5003, 5004, 5005,
+				     5006, 5007, 5008, 5009, 5042 };
+
+	for (size_t i = 0; i < ARRAY_SIZE(codes); i++) {
+		struct cfs_error e = { 0 };
+		char buf[256];
+
+		cfs_fail(&e, CFS_STAGE_UTAB, -codes[i], "cannot record /m in utab");
+		cfs_error_format(&e, buf, sizeof(buf));
+		cr_expect(strstr(buf, "Unknown error") == NULL, "%d: \"%s\"", codes[i], buf);
+	}
+	cr_expect_str_eq(cfs_strerror(-5008), "cannot lock utab (libmount's lock file)");
+	cr_expect_str_eq(cfs_strerror(-ENOENT), strerror(ENOENT));
+}
+
+/* Whatever a path holds, the error stays one line of sane length. */
+Test(errors, message_escaped_and_cut)
+{
+	static const struct {
+		const char *value;
+		const char *want;
+	} rows[] = {
+		{ "/a\nb", "mount point /a\\nb: No such file or directory" },
+		{ "/a\tb\x01", "mount point /a\\tb\\x01: No such file or directory" },
+		{ "/a b", "mount point /a b: No such file or directory" },
+	};
+	char longv[5001], want[512];
+	struct cfs_error e = { 0 };
+	char buf[2048];
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		struct cfs_error r = { 0 };
+
+		cfs_fail(&r, CFS_STAGE_MOUNT, -ENOENT, "mount point %s", rows[i].value);
+		cfs_error_format(&r, buf, sizeof(buf));
+		cr_expect_str_eq(buf, rows[i].want, "row %zu", i);
+	}
+	memset(longv, 'd', sizeof(longv) - 1);
+	longv[0] = '/';
+	longv[sizeof(longv) - 1] = '\0';
+	cfs_fail(&e, CFS_STAGE_USAGE, 0, "cfs.tmpdir=%s: must be an absolute path", longv);
+	snprintf(
+		want, sizeof(want), "%.*s...: must be an absolute path", CFS_ECHO_MAX,
+		"cfs.tmpdir=/dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+		"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd"
+		"dddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddddd");
+	cr_expect_str_eq(e.msg, want);
+}

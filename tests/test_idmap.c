@@ -118,7 +118,7 @@ static const struct {
 	{ "uidmap", "0:1:1 junk", "\"junk\"" },
 	{ "uidmap", "0:1:1:", "\"0:1:1:\"" },
 	{ "uidmap", "0:1:1: 1:2:1", "\"0:1:1: 1:2:1\"" },
-	{ "uidmap", "0:1:1\t1:2:1", "\"0:1:1\t1:2:1\"" },
+	{ "uidmap", "0:1:1\t1:2:1", "\"0:1:1\\t1:2:1\"" /* escaped: one line */ },
 	{ "uidmap", "0:1:1:1:2", "\"1:2\"" },
 };
 
@@ -158,7 +158,8 @@ Test(idmap, parse_null)
 	cr_assert(strstr(e.msg, "uidmap") != NULL, "message lacks the option name: %s", e.msg);
 }
 
-/* "0:100000:1 1:100001:1 ..." with n ranges, spaced or chained with colons. */
+/* "0:1000:1 1:1001:1 ..." with n ranges, spaced or chained with colons: short
+ * enough that 340 of them fit the one page of map text. */
 static char *many_ranges(size_t n, char sep)
 {
 	size_t cap = n * 32 + 1, len = 0;
@@ -168,7 +169,7 @@ static char *many_ranges(size_t n, char sep)
 	s[0] = '\0';
 	for (size_t i = 0; i < n; i++)
 		len += (size_t)snprintf(s + len, cap - len, "%s%zu:%zu:1",
-					i ? (char[]){ sep, 0 } : "", i, 100000 + i);
+					i ? (char[]){ sep, 0 } : "", i, 1000 + i);
 	return s;
 }
 
@@ -200,11 +201,49 @@ Test(idmap, range_count_limit)
 			cr_assert_eq(m->n, rows[i].n, "row %zu: %zu ranges", i, m->n);
 		} else {
 			/* The first range past the limit is the offending text. */
-			cr_assert(strstr(e.msg, "\"340:100340:1\"") != NULL,
+			cr_assert(strstr(e.msg, "\"340:1340:1\"") != NULL,
 				  "row %zu: message does not quote the 341st range: %s", i, e.msg);
 			cr_assert(strstr(e.msg, "340") != NULL,
 				  "row %zu: message lacks the limit: %s", i, e.msg);
 		}
+		free(m);
+	}
+}
+
+/* The kernel takes a map in one write of less than a page: 171 ranges of
+ * 10-digit ids pass every other check and would die there with EINVAL. */
+Test(idmap, text_length_limit)
+{
+	static const struct {
+		size_t n;
+		int want_r;
+	} rows[] = {
+		{ 1, 0 },
+		{ 150, 0 },
+		{ 171, -EINVAL },
+		{ 340, -EINVAL },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(rows); i++) {
+		char *spec = calloc(rows[i].n, 40);
+		struct idmap *m = calloc(1, sizeof(*m));
+		struct cfs_error e = { 0 };
+		size_t len = 0;
+		int r;
+
+		cr_assert(spec && m, "calloc");
+		for (size_t k = 0; k < rows[i].n; k++)
+			len += (size_t)sprintf(spec + len, "%s%zu:%zu:1", k ? " " : "",
+					       1000000000 + k, 3000000000 + k);
+		r = idmap_parse("gidmap", spec, m, &e);
+		cr_expect_eq(r, rows[i].want_r, "%zu ranges: returned %d: %s", rows[i].n, r, e.msg);
+		if (r == 0)
+			cr_expect_leq(idmap_text_len(m), idmap_text_max(), "%zu ranges", rows[i].n);
+		else
+			cr_expect(strstr(e.msg, "gidmap") && strstr(e.msg, "one page"),
+				  "%zu ranges: message lacks the map or the limit: %s", rows[i].n,
+				  e.msg);
+		free(spec);
 		free(m);
 	}
 }
@@ -376,8 +415,11 @@ Test(idmap, userns_open_table)
 		int ok;
 		const char *want_in_msg;
 	} rows[] = {
-		{ "/proc/self/ns/user", 1, NULL },
+		{ "/proc/self/ns/user", 0, "initial user namespace" },
 		{ "/proc/self/ns/mnt", 0, "not a user namespace" },
+		{ "/", 0, "/ is a directory" },
+		{ "/proc/self/status", 0, "a regular file" },
+		{ "/dev/null", 0, "a character device" },
 		{ "/nonexistent/ns/user", 0, "/nonexistent/ns/user" },
 	};
 

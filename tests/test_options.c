@@ -494,6 +494,12 @@ static const struct {
 	/* overlay's own parser knows no quotes: refused rather than read two ways */
 	{ "lowerdir=\"/a,b\":/c", "lowerdir=\"/a,b\":/c" },
 	{ "xino=\"on\"", "double quotes" },
+	/* layers come only from lowerdir=, so that every one gets the idmap */
+	{ "lowerdir=/a:/b,lowerdir+=/c", "lowerdir+=/c" },
+	{ "datadir+=/d,lowerdir=/a:/b", "datadir+=/d" },
+	{ "lowerdir+", "lowerdir+" },
+	{ "upperdir+=/u", "upperdir+=/u" },
+	{ "lowerdir+=/c", "layers come only from lowerdir=" },
 };
 
 Test(options, helper_bad_table)

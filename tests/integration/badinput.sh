@@ -75,7 +75,9 @@ done
 LONGMAP=${LONGMAP% }
 
 # Leave no loop device behind even when a case fails.
-trap 'detach_loops "$LOW"/img/*; cleanup_work' EXIT
+# Leave no namespace holder behind either (issue 13 cases).
+NOMAP_PID=
+trap '[ -n "$NOMAP_PID" ] && kill "$NOMAP_PID" 2>/dev/null; detach_loops "$LOW"/img/*; cleanup_work' EXIT
 
 # --- what "nothing left" means ----------------------------------------------
 
@@ -318,6 +320,78 @@ bad "cfs.tmpdir a regular file" 1 "$TBASE/file" "${M[@]}" -o "lowerdir=$L1:$L2,$
 bad "user option refused" 1 "user" "${M[@]}" -o "$FULL,user"
 bad "users option refused" 1 "users" "${M[@]}" -o "$FULL,users"
 bad "owner option refused" 1 "owner" "${M[@]}" -o "$FULL,owner"
+
+# --- issue 13: what a local user near a mountpoint or the temp location could use --
+# Namespace files are opened without blocking: a FIFO is answered at once
+# (timeout only guards against a hang; the exit code is what is asserted).
+mkfifo "$WORK/nsfifo"
+bad_as mount.cfsoverlay "cfs.userns a FIFO" 1 "$WORK/nsfifo is a FIFO" \
+	timeout 10 "$MOUNT_HELPER" "${M[@]}" -o "$FULL,cfs.userns=$WORK/nsfifo"
+bad_as mount.cfsoverlay "-N a FIFO" 1 "$WORK/nsfifo is a FIFO" \
+	timeout 10 "$MOUNT_HELPER" -N "$WORK/nsfifo" "${M[@]}" -o "$FULL"
+bad "cfs.userns a directory" 1 "$LOW is a directory" "${M[@]}" -o "$FULL,cfs.userns=$LOW"
+bad "-N a directory" 1 "$LOW is a directory" -N "$LOW" "${M[@]}" -o "$FULL"
+bad "cfs.userns the initial user namespace" 1 "initial user namespace" "${M[@]}" -o "$FULL,cfs.userns=/proc/self/ns/user"
+# A user namespace without maps, held by a child that says when it is in it.
+mkfifo "$WORK/nsready" "$WORK/nshold"
+unshare -U sh -c 'echo ready; read -r _ <"$0"' "$WORK/nshold" >"$WORK/nsready" &
+NOMAP_PID=$!
+read -r _ <"$WORK/nsready"
+bad "cfs.userns without uid and gid maps" 1 "/proc/$NOMAP_PID/ns/user has no uid or gid map" \
+	"${M[@]}" -o "$FULL,cfs.userns=/proc/$NOMAP_PID/ns/user"
+echo >"$WORK/nshold"
+wait "$NOMAP_PID"
+NOMAP_PID=
+rm -f "$WORK/nsfifo" "$WORK/nsready" "$WORK/nshold"
+
+# Layers come only from lowerdir=: none may reach overlay around the idmap.
+bad "lowerdir+ in the options" 1 "lowerdir+=$L2" "${M[@]}" -o "lowerdir=$L1:$L2,$UW,$IDM,lowerdir+=$L2"
+bad "datadir+ in the options" 1 "datadir+=$L2" "${M[@]}" -o "lowerdir=$L1:$L2,$UW,datadir+=$L2"
+# Kernel limits found before any work: 255 bytes of fsconfig source, one page of map.
+printf -v SRC256 '%*s' 256 ''
+SRC256=${SRC256// /s}
+bad "SOURCE of 256 bytes" 1 "at most 255" "$SRC256" "$WORK/m" -o "$FULL"
+PAGEMAP=
+for ((i = 0; i < 171; i++)); do PAGEMAP+="$((1000000000 + i)):$((3000000000 + i)):1 "; done
+bad "uidmap of 171 ranges of 10-digit ids (over one page of text)" 1 "one page" \
+	"${M[@]}" -o "$FULL,uidmap=\"${PAGEMAP% }\",gidmap=0:100000:65536"
+# A message stays one line and short whatever the path or option holds.
+bad "mount point with a newline" 32 "$WORK/no\\nsuch" overlay "$WORK/no"$'\n'"such" -o "$FULL"
+printf -v LONGTMP '%*s' 5000 ''
+LONGTMP=$WORK/${LONGTMP// /t}
+bad "cfs.tmpdir of 5000 bytes" 1 "re:cfs\.tmpdir=$WORK/t+\.\.\." "${M[@]}" -o "lowerdir=$L1:$L2,$UW,$IDM,cfs.api=legacy,cfs.tmpdir=$LONGTMP"
+check "cfs.tmpdir of 5000 bytes: the message is cut (${#last_err} bytes)" test "${#last_err}" -lt 600
+# libmount's own codes have a text: the utab lock file cannot be made.
+mkdir "$LIBMOUNT_UTAB.lock"
+bad_as mount.cfsoverlay "utab lock cannot be taken" 16 "cannot lock utab" "$MOUNT_HELPER" "${M[@]}" -o "$FULL"
+rmdir "$LIBMOUNT_UTAB.lock"
+# Only exhaustion is "no free loop device"; EIO is the loop driver failing.
+if [ -n "$HAVE_EROFS" ]; then
+	bad_as mount.cfsoverlay "EIO from LOOP_CTL_GET_FREE" 32 "re:cannot get a loop device .*Input/output error" \
+		strace -f -qq -o /dev/null -e trace=ioctl -e inject=ioctl:error=EIO:when=1 \
+		"$MOUNT_HELPER" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW"
+else
+	skip_case "EIO from LOOP_CTL_GET_FREE" "mkfs.erofs (erofs-utils) is not installed"
+fi
+# The temp location: every directory above the base is root's and closed.
+mkdir -m 1777 "$TBASE/sticky"
+mkdir -m 0775 "$TBASE/grpw"
+mkdir -m 0755 "$TBASE/users"
+chown 65534:65534 "$TBASE/users"
+mkdir -m 0700 "$TBASE/sticky/base" "$TBASE/grpw/base" "$TBASE/users/base"
+baseline
+bad "cfs.tmpdir below a sticky directory" 1 "$TBASE/sticky is unsafe: it is writable by others (sticky" \
+	"${M[@]}" -o "lowerdir=$L1:$L2,$UW,$IDM,cfs.api=legacy,cfs.tmpdir=$TBASE/sticky/base"
+bad "cfs.tmpdir below a group-writable directory" 1 "$TBASE/grpw is unsafe: it is writable by others" \
+	"${M[@]}" -o "lowerdir=$L1:$L2,$UW,$IDM,cfs.api=legacy,cfs.tmpdir=$TBASE/grpw/base"
+bad "cfs.tmpdir below a user's directory" 1 "$TBASE/users is unsafe: it is not owned by root" \
+	"${M[@]}" -o "lowerdir=$L1:$L2,$UW,$IDM,cfs.api=legacy,cfs.tmpdir=$TBASE/users/base"
+# The mount point: no symlink followed where a user could have planted it.
+mkdir -m 0755 "$WORK/userdir"
+chown 65534:65534 "$WORK/userdir"
+ln -s "$WORK/m" "$WORK/userdir/lnk"
+bad "mount point through a symlink in a user's directory" 32 "$WORK/userdir/lnk is a symlink in a directory that users other than root can write" \
+	overlay "$WORK/userdir/lnk" -o "$FULL"
 
 # --- through mount(8): its wrapper adds nothing to the one line -----------------
 bad_as mount.cfsoverlay "mount(8), bad uidmap" 1 "uidmap" \

@@ -67,6 +67,8 @@ cleanup_work() {
 		done
 	done
 	rm -rf --one-file-system "$WORK"
+	rmdir "$CFS_TEST_PARENT" 2>/dev/null
+	return 0
 }
 
 setup() {
@@ -76,7 +78,16 @@ setup() {
 		command -v unshare >/dev/null || skip_all "unshare(1) missing"
 		CFS_IN_PRIVATE_NS=1 exec unshare -m --propagation private bash "$0" "$@"
 	fi
-	WORK=$(mktemp -d /tmp/cfs-test.XXXXXX)
+	# Every directory above a cfs.tmpdir must be root's and closed to others
+	# (a sticky /tmp is refused): WORK lives in a root-only 0755 directory,
+	# removed by the last test that leaves it (another may just have made it).
+	CFS_TEST_PARENT=${CFS_TEST_PARENT:-/var/lib/cfsoverlay-tests}
+	WORK=
+	for _ in 1 2 3; do
+		mkdir -p -m 0755 "$CFS_TEST_PARENT" 2>/dev/null &&
+			WORK=$(mktemp -d "$CFS_TEST_PARENT/cfs-test.XXXXXX" 2>/dev/null) && break
+	done
+	[ -n "$WORK" ] || skip_all "cannot create a work directory in $CFS_TEST_PARENT"
 	trap cleanup_work EXIT
 	trap 'exit 130' INT TERM
 	export LIBMOUNT_UTAB=$WORK/utab
