@@ -5,8 +5,8 @@
 # ours exists while mounted, for both strategies, idmapped or not.  Where the
 # kernel or the filesystem holding the image refuses (an image on overlayfs),
 # and for other types (squashfs) or CFSOVERLAY_FORCE_LOOP=1, a loop device is
-# used and none is left after umount.  direct-io is said to be ignored for a
-# file-backed image.  What this kernel can do is asked of it directly first,
+# used and none is left after umount, also when the helper is killed on the
+# way.  direct-io is said to be ignored for a file-backed image.  What this kernel can do is asked of it directly first,
 # so the expectations follow its answer and the file passes on 6.1 too.
 #
 # Loop devices are global, not part of the private mount namespace: the exit
@@ -269,6 +269,44 @@ if mount -t ramfs cfs-test-ramfs "$WORK/ramfs"; then
 else
 	skip "idmapped ramfs layers refused" "ramfs could not be mounted"
 fi
+
+# --- SIGKILL while images are being mounted ----------------------------------------
+# Delivered on entry to every ioctl of a mount whose images take loop devices
+# (LOOP_CTL_GET_FREE, LOOP_CONFIGURE...), and to every fsmount of one whose
+# erofs images are file-backed, counted in a traced reference mount: the
+# target is not mounted and no loop device of ours is left.  The new strategy
+# only: nothing of it is attached under the temp location.
+KOPTS="lowerdir=$WORK/src/dir:$E1:$E2,upperdir=$WORK/u,workdir=$WORK/w,cfs.api=new,cfs.tmpdir=$TMPB"
+for mode in loop file; do
+	if ! command -v strace >/dev/null; then
+		skip "[$mode] SIGKILL during the image mounts" "strace is needed to land signals at chosen syscalls"
+		continue
+	fi
+	if [ "$mode" = file ] && [ "$FB" != yes ]; then
+		skip "[$mode] SIGKILL during the image mounts" "$NO_FB"
+		continue
+	fi
+	force=$([ "$mode" = loop ] && echo 1 || echo 0)
+	sc=$([ "$mode" = loop ] && echo ioctl || echo fsmount)
+	ASAN_OPTIONS=$TRACED_ASAN CFSOVERLAY_FORCE_LOOP=$force strace -f -qq -o "$WORK/trace" -e trace="$sc" \
+		"$MOUNT_HELPER" overlay "$WORK/m" -o "$KOPTS" 2>"$WORK/err"
+	rc=$?
+	umount_m
+	reset_upper
+	count=$(grep -c "$sc(" "$WORK/trace")
+	check "[$mode] traced reference mount (exit $rc), $count ${sc}s" [ "$rc" -eq 0 -a "$count" -gt 0 ]
+	for ((k = 1; k <= count; k++)); do
+		at="[$mode] SIGKILL at $sc #$k"
+		{ ASAN_OPTIONS=$TRACED_ASAN CFSOVERLAY_FORCE_LOOP=$force strace -f -qq -o /dev/null -e trace="$sc" \
+			-e inject="$sc:signal=KILL:when=$k" "$MOUNT_HELPER" overlay "$WORK/m" -o "$KOPTS" 2>/dev/null; } 2>/dev/null
+		rc=$?
+		check "$at: killed there (exit $rc)" [ "$rc" -eq 137 ]
+		check "$at: not mounted" bash -c "! mountpoint -q '$WORK/m'"
+		check "$at: no loop device of ours left" none_of_ours
+		mountpoint -q "$WORK/m" && umount -l "$WORK/m"
+		reset_upper
+	done
+done
 
 # --- the end --------------------------------------------------------------------------
 mountpoint -q "$WORK/ovl/m" && umount "$WORK/ovl/m"
