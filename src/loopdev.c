@@ -10,6 +10,7 @@
 
 #include <blkid/blkid.h>
 
+#include "erofs.h"
 #include "log.h"
 #include "loopdev.h"
 #include "util.h"
@@ -17,15 +18,22 @@
 /* Another process may take the device LOOP_CTL_GET_FREE gave us first. */
 #define LOOP_BUSY_RETRIES 32
 
-static int probe_fstype(const char *path, char **ret_type, struct cfs_error *e)
+/* Benchmarks and tests set it to compare with, or to cover, the loop device
+ * path for images that could be mounted without one. */
+#define FORCE_LOOP_ENV "CFSOVERLAY_FORCE_LOOP"
+
+static int probe_fstype(const char *path, int image_fd, char **ret_type, struct cfs_error *e)
 {
-	blkid_probe pr = blkid_new_probe_from_filename(path);
+	blkid_probe pr = blkid_new_probe();
 	const char *type = NULL, *usage = NULL;
 	int r;
 
-	if (!pr)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot probe image",
-				path);
+	if (!pr || blkid_probe_set_device(pr, image_fd, 0, 0) < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s: cannot probe image",
+			     path);
+		blkid_free_probe(pr);
+		return r;
+	}
 	blkid_probe_enable_superblocks(pr, 1);
 	blkid_probe_set_superblocks_flags(pr, BLKID_SUBLKS_TYPE | BLKID_SUBLKS_USAGE);
 	r = blkid_do_safeprobe(pr);
@@ -171,20 +179,13 @@ static int mount_detached(const char *path, const char *dev, const char *type, i
 	return 0;
 }
 
-int loopdev_mount_image(const char *path, bool direct_io, int *ret_mnt_fd, char **ret_fstype,
-			struct cfs_error *e)
+static int mount_via_loop(const char *path, int image_fd, const char *type, bool direct_io,
+			  int *ret_mnt_fd, struct cfs_error *e)
 {
-	_cleanup_free_ char *type = NULL;
-	_cleanup_close_ int image_fd = -EBADF, loop_fd = -EBADF;
+	_cleanup_close_ int loop_fd = -EBADF;
 	char dev[32];
 	int r;
 
-	r = probe_fstype(path, &type, e);
-	if (r < 0)
-		return r;
-	image_fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (image_fd < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", path);
 	r = loop_attach(path, image_fd, direct_io, &loop_fd, dev, sizeof(dev), e);
 	if (r < 0)
 		return r;
@@ -197,7 +198,46 @@ int loopdev_mount_image(const char *path, bool direct_io, int *ret_mnt_fd, char 
 	r = mount_detached(path, dev, type, ret_mnt_fd, e);
 	if (r < 0)
 		return r;
-	verbose("image %s: %s on %s%s", path, type, dev, direct_io ? " (direct I/O)" : "");
+	verbose("image %s: %s, loop device %s%s", path, type, dev,
+		direct_io ? " (direct I/O)" : "");
+	return 0;
+}
+
+static bool force_loop(void)
+{
+	const char *v = secure_getenv(FORCE_LOOP_ENV);
+
+	return v && *v && strcmp(v, "0");
+}
+
+int loopdev_mount_image(const char *path, bool direct_io, int *ret_mnt_fd, char **ret_fstype,
+			struct cfs_error *e)
+{
+	_cleanup_free_ char *type = NULL;
+	_cleanup_close_ int image_fd = -EBADF;
+	int r;
+
+	/* Opened once: the probe, the file-backed mount and the loop device all
+	 * read this file, whatever the path names meanwhile. */
+	image_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (image_fd < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "lowerdir %s", path);
+	r = probe_fstype(path, image_fd, &type, e);
+	if (r < 0)
+		return r;
+	/* erofs reads a regular file itself (Linux 6.12): no loop device, no
+	 * global resource to leak, no udev events.  Others need a block device. */
+	r = -EOPNOTSUPP;
+	if (!strcmp(type, "erofs") && !force_loop()) {
+		r = erofs_mount_file(image_fd, path, ret_mnt_fd, e);
+		if (r == 0)
+			verbose("image %s: erofs, file-backed%s", path,
+				direct_io ? " (direct-io ignored: no loop device)" : "");
+	}
+	if (r == -EOPNOTSUPP)
+		r = mount_via_loop(path, image_fd, type, direct_io, ret_mnt_fd, e);
+	if (r < 0)
+		return r;
 	if (ret_fstype)
 		*ret_fstype = TAKE_PTR(type);
 	return 0;

@@ -20,7 +20,17 @@
 /* stdin/out/err, the fsopen fd, userns, upper, work and some slack. */
 #define NOFILE_RESERVE 32
 
-int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error *e)
+/* open_tree_attr(2), Linux 6.15; glibc 2.36 (Debian 12) does not know it.  The
+ * number is the same on every architecture but alpha (the unified table). */
+#ifndef SYS_open_tree_attr
+#define SYS_open_tree_attr 467
+#endif
+
+/* Set once the kernel has shown that it cannot make a clone with its
+ * attributes in one call: the rest of the run does it in two. */
+static bool open_tree_attr_missing;
+
+static struct mount_attr layer_attr(int userns_fd)
 {
 	struct mount_attr attr = {
 		/* Read-only always: a leaked temp layer is then never a way to
@@ -32,6 +42,13 @@ int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error 
 		attr.attr_set |= MOUNT_ATTR_IDMAP;
 		attr.userns_fd = (__u64)userns_fd;
 	}
+	return attr;
+}
+
+int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error *e)
+{
+	struct mount_attr attr = layer_attr(userns_fd);
+
 	if (mount_setattr(mnt_fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) == 0)
 		return 0;
 	switch (errno) {
@@ -48,14 +65,45 @@ int lower_setattr(int mnt_fd, const char *what, int userns_fd, struct cfs_error 
 			userns_fd >= 0 ? " and idmapped" : "");
 }
 
+/* One syscall instead of two, and the clone never exists without being
+ * read-only and idmapped.  ENOSYS: a kernel before 6.15 (or a seccomp policy
+ * that does not know the call).  EINVAL: a kernel whose open_tree_attr does not
+ * take these attributes, or a filesystem that cannot be idmapped; the two
+ * steps of the caller's fallback tell them apart, and name the second. */
+static int clone_with_attr(int dirfd, const char *path, unsigned int flags, int userns_fd,
+			   int *ret_fd)
+{
+	struct mount_attr attr = layer_attr(userns_fd);
+	int fd;
+
+	if (open_tree_attr_missing)
+		return -ENOSYS;
+	fd = (int)syscall(SYS_open_tree_attr, dirfd, path, flags, &attr, sizeof(attr));
+	if (fd < 0 && errno == ENOSYS) {
+		verbose("open_tree_attr: %m: layers are cloned with open_tree + mount_setattr");
+		open_tree_attr_missing = true;
+	}
+	if (fd < 0)
+		return negerrno();
+	*ret_fd = fd;
+	return 0;
+}
+
 int lower_clone(int dirfd, const char *path, const char *what, int userns_fd, int *ret_fd,
 		struct cfs_error *e)
 {
+	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (path ? 0 : AT_EMPTY_PATH);
 	_cleanup_close_ int fd = -EBADF;
 	int r;
 
-	fd = open_tree(dirfd, path ? path : "",
-		       OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (path ? 0 : AT_EMPTY_PATH));
+	r = clone_with_attr(dirfd, path ? path : "", flags, userns_fd, &fd);
+	if (r == 0) {
+		*ret_fd = TAKE_FD(fd);
+		return 0;
+	}
+	if (r != -ENOSYS && r != -EINVAL)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot clone layer %s", what);
+	fd = open_tree(dirfd, path ? path : "", flags);
 	if (fd < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot clone layer %s", what);
 		if (r == -ENOSYS)
@@ -65,6 +113,11 @@ int lower_clone(int dirfd, const char *path, const char *what, int userns_fd, in
 	r = lower_setattr(fd, what, userns_fd, e);
 	if (r < 0)
 		return r;
+	if (!open_tree_attr_missing) {
+		/* EINVAL, yet the same attributes in two steps work: the kernel's. */
+		verbose("open_tree_attr refused what mount_setattr takes: cloning in two steps");
+		open_tree_attr_missing = true;
+	}
 	*ret_fd = TAKE_FD(fd);
 	return 0;
 }
@@ -118,8 +171,7 @@ static void prepare_tree(const struct cfs_layers *layers, const struct lower_con
 	host_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (host_fd < 0)
 		return;
-	fd = open_tree(host_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-	if (fd < 0 || lower_setattr(fd, dir, cfg->userns_fd, &ignored) < 0)
+	if (lower_clone(host_fd, NULL, dir, cfg->userns_fd, &fd, &ignored) < 0)
 		return;
 	l->tree_fd = TAKE_FD(fd);
 	l->host_fd = TAKE_FD(host_fd);

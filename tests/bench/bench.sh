@@ -4,6 +4,7 @@
 #   bench.sh [BUILDDIR]        the helpers in BUILDDIR, bench_min in
 #                              BUILDDIR/tests/bench (or BENCH_MIN=PATH)
 #   BENCH_REPS=N bench.sh      fewer repetitions (default 21, odd is best)
+#   BENCH_TABLES="1 3" bench.sh  only these tables (default: all)
 #
 # Not a test: it prints numbers and fails only when a mount fails.  Every
 # figure is a median over BENCH_REPS runs in which the programs compared run
@@ -19,7 +20,10 @@
 #   2. mount -t cfsoverlay + umount against mount -t overlay + umount (one
 #      layer, through mount(8) and utab), and against bench_min installed as
 #      mount.cfsmin/umount.cfsmin: the cost of the helper protocol itself.
-#   3. stacks of erofs images, with and without direct-io.
+#   3. stacks of erofs images: mounted file-backed (no loop device) against
+#      the same images through loop devices (CFSOVERLAY_FORCE_LOOP=1, which
+#      the helper reads for this comparison), and loop devices with direct-io;
+#      the number of loop devices that existed during a file-backed mount.
 #
 # Like the integration tests it runs in a private mount namespace, with the
 # built helpers layered over /usr/sbin so that mount(8) finds them; nothing
@@ -35,6 +39,7 @@ MOUNT_HELPER=$BUILD/mount.cfsoverlay
 UMOUNT_HELPER=$BUILD/umount.cfsoverlay
 MIN=${BENCH_MIN:-$BUILD/tests/bench/bench_min}
 REPS=${BENCH_REPS:-21}
+TABLES=${BENCH_TABLES:-1 2 3}
 LAYER_COUNTS="1 10 100 500"
 IMAGE_COUNTS="1 10 50"
 IDMAP="uidmap=0:100000:65536,gidmap=0:100000:65536"
@@ -46,7 +51,7 @@ for f in "$MOUNT_HELPER" "$UMOUNT_HELPER" "$MIN"; do
 	[ -x "$f" ] || die "$f is not built (make bench builds bench_min)"
 done
 if [ -z "${CFS_BENCH_IN_NS:-}" ]; then
-	CFS_BENCH_IN_NS=1 BENCH_MIN=$MIN exec unshare -m --propagation private bash "$0" "$BUILD"
+	CFS_BENCH_IN_NS=1 BENCH_MIN=$MIN BENCH_TABLES=$TABLES exec unshare -m --propagation private bash "$0" "$BUILD"
 fi
 
 WORK=$(mktemp -d /tmp/cfs-bench.XXXXXX)
@@ -116,6 +121,7 @@ timeit() {
 	done <<<"$out"
 }
 
+table() { [[ " $TABLES " == *" $1 "* ]]; }
 ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else printf "-" }'; }
 us_of() { echo "${1%/*}"; }
@@ -124,6 +130,7 @@ kib_of() { echo "${1#*/}"; }
 echo "cfsoverlay bench: $(uname -r), $(nproc) CPUs, median of $REPS runs each"
 echo "mount+umount wall time in ms (one fork+exec each); ratio = helper / bench_min;"
 echo "RSS: peak resident set (wait4 ru_maxrss) of mount.cfsoverlay / umount.cfsoverlay"
+if table 1; then
 echo
 echo "1. mount.cfsoverlay + umount.cfsoverlay, direct exec, upperdir+workdir"
 printf '%-6s %-6s %-7s %9s %9s %7s %9s %8s %9s %9s\n' \
@@ -150,7 +157,9 @@ for n in $LAYER_COUNTS; do
 		done
 	done
 done
+fi
 
+if table 2; then
 echo
 echo "2. through mount(8) and utab, one layer: mount -t cfsoverlay vs mount -t overlay;"
 echo "   cfsmin is bench_min as a helper (mount.cfsmin, umount.cfsmin): it mounts and"
@@ -178,8 +187,14 @@ done
 printf '%-22s %9s %9s %9s\n' "ratio cfs/cfsmin" \
 	"$(ratio "$(us_of "${L1[cfs]}")" "$(us_of "${L1[min]}")")" \
 	"$(ratio "$(us_of "${L2[cfs]}")" "$(us_of "${L2[min]}")")" "$(ratio "${T[cfs]}" "${T[min]}")"
+fi
+
+if table 3; then
 echo
-echo "3. erofs image layers (loop devices), mount.cfsoverlay + umount.cfsoverlay"
+echo "3. erofs image layers, mount.cfsoverlay + umount.cfsoverlay: file-backed (file) vs loop"
+echo "   devices (loop: CFSOVERLAY_FORCE_LOOP=1), and loop devices with direct-io (dio);"
+echo "   every run goes through env(1) so that all pay the same exec; loops = loop devices"
+echo "   of the images while a file-backed mount stood (0: none was created)"
 if ! command -v mkfs.erofs >/dev/null; then
 	echo "skipped: mkfs.erofs is not installed"
 elif [ ! -e /dev/loop-control ]; then
@@ -192,19 +207,29 @@ else
 		mkfs.erofs --quiet "$WORK/img/$i.erofs" "$SNAP/$i/fs" >/dev/null ||
 			die "mkfs.erofs failed"
 	done
-	printf '%-6s %9s %9s %9s %9s %7s\n' images mount umount 'dio mount' 'dio umnt' 'dio/no'
+	printf '%-6s %9s %9s %9s %9s %9s %9s %7s %7s %5s\n' images 'file mnt' 'file umnt' \
+		'loop mnt' 'loop umnt' 'dio mnt' 'dio umnt' loop/fb dio/fb loops
 	for n in $IMAGE_COUNTS; do
 		s=
 		for ((i = n; i >= 1; i--)); do s+="$WORK/img/$i.erofs:"; done
 		opts="lowerdir=${s%:},upperdir=$UPPER,workdir=$WORKDIR"
-		cmds img "$MOUNT_HELPER overlay $M -o $opts" "$UMOUNT_HELPER $M"
-		cmds dio "$MOUNT_HELPER overlay $M -o $opts,direct-io" "$UMOUNT_HELPER $M"
-		timeit img dio
-		printf '%-6s %9s %9s %9s %9s %7s\n' "$n" \
-			"$(ms "$(us_of "${L1[img]}")")" "$(ms "$(us_of "${L2[img]}")")" \
+		"$MOUNT_HELPER" overlay "$M" -o "$opts" || die "file-backed mount of $n images failed"
+		loops=$(losetup -a | grep -cF "$WORK/img/" || true)
+		"$UMOUNT_HELPER" "$M"
+		cmds file "env CFSOVERLAY_FORCE_LOOP=0 $MOUNT_HELPER overlay $M -o $opts" \
+			"env CFSOVERLAY_FORCE_LOOP=0 $UMOUNT_HELPER $M"
+		cmds loop "env CFSOVERLAY_FORCE_LOOP=1 $MOUNT_HELPER overlay $M -o $opts" \
+			"env CFSOVERLAY_FORCE_LOOP=1 $UMOUNT_HELPER $M"
+		cmds dio "env CFSOVERLAY_FORCE_LOOP=1 $MOUNT_HELPER overlay $M -o $opts,direct-io" \
+			"env CFSOVERLAY_FORCE_LOOP=1 $UMOUNT_HELPER $M"
+		timeit file loop dio
+		printf '%-6s %9s %9s %9s %9s %9s %9s %7s %7s %5s\n' "$n" \
+			"$(ms "$(us_of "${L1[file]}")")" "$(ms "$(us_of "${L2[file]}")")" \
+			"$(ms "$(us_of "${L1[loop]}")")" "$(ms "$(us_of "${L2[loop]}")")" \
 			"$(ms "$(us_of "${L1[dio]}")")" "$(ms "$(us_of "${L2[dio]}")")" \
-			"$(ratio "${T[dio]}" "${T[img]}")"
+			"$(ratio "${T[loop]}" "${T[file]}")" "$(ratio "${T[dio]}" "${T[file]}")" "$loops"
 	done
+fi
 fi
 # A mount left behind by one run would slow down every later one.
 left=$(findmnt -rn -o TARGET | grep -F "$WORK" | grep -v "^$WORK/.sbin" || true)

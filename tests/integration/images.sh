@@ -13,6 +13,9 @@ setup "$@"
 
 [ -e /dev/loop-control ] || skip_all "no /dev/loop-control: this machine has no loop devices"
 command -v losetup >/dev/null || skip_all "losetup(8) missing (util-linux)"
+# This file covers the loop device path for every image type; erofs images
+# mounted file-backed are covered by images_filebacked.sh.
+export CFSOVERLAY_FORCE_LOOP=1
 
 IDM="uidmap=0:100000:65536,gidmap=0:100000:65536"
 TMPB=$WORK/tmp
@@ -277,7 +280,7 @@ for api in new legacy; do
 			"$MOUNT_HELPER" -v overlay "$WORK/m" -o "lowerdir=$MIXED,$UW,$A"
 		for k in "${KINDS[@]}"; do
 			check "[$api] -v reports ${IMG[$k]} probed as $k" \
-				grep -q "image ${IMG[$k]}: $k on /dev/loop" <<<"$last_err"
+				grep -q "image ${IMG[$k]}: $k, loop device /dev/loop" <<<"$last_err"
 		done
 		if [ "$api" = legacy ]; then
 			# mount(2) is tried with the paths as given first: the image
