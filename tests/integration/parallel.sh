@@ -1,8 +1,10 @@
 #!/bin/bash
 # Parallel: 16 concurrent idmapped mounts sharing 50 lower layers (the last an
-# erofs image when mkfs.erofs is there, so 16 helpers race for loop devices),
-# per strategy, legacy ones sharing one cfs.tmpdir base; then 16 concurrent
-# umounts.  All succeed, every merged view is complete, nothing is left behind.
+# erofs image when mkfs.erofs is there: mounted file-backed by the new-API
+# round where the kernel can, and through loop devices by the legacy round,
+# CFSOVERLAY_FORCE_LOOP=1, so 16 helpers race for them), per strategy, legacy
+# ones sharing one cfs.tmpdir base; then 16 concurrent umounts.  All succeed,
+# every merged view is complete, nothing is left behind.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
@@ -70,6 +72,7 @@ all_zero() {
 
 LOWERS_SUM=$(tree_sum "$WORK/L")
 for api in new legacy; do
+	if [ "$api" = legacy ]; then export CFSOVERLAY_FORCE_LOOP=1; else unset CFSOVERLAY_FORCE_LOOP; fi
 	for ((i = 1; i <= P; i++)); do
 		rm -rf "$WORK/p/$i"
 		mkdir -p "$WORK/p/$i/m" "$WORK/p/$i/u" "$WORK/p/$i/w"
