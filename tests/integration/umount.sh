@@ -94,7 +94,7 @@ for mode in 0750 3751; do
 	chmod "$mode" m
 	"$MOUNT_HELPER" overlay "$WORK/m" -o "$FULL"
 	expect_rc "[$mode] umount.cfsoverlay -v" 0 "$UMOUNT_HELPER" -v "$WORK/m"
-	check "[$mode] the mountpoint was removed and made again" grep -q "removed and recreated $WORK/m" <<<"$last_err"
+	check "[$mode] the mountpoint was replaced by a fresh copy" grep -q "replaced $WORK/m by a fresh copy" <<<"$last_err"
 	got=$(stat -c '%u:%g %04a' m)
 	check "[$mode] owner and mode kept (1234:5678 $mode, got $got)" [ "$got" = "1234:5678 $mode" ]
 	reset_upper
@@ -203,7 +203,7 @@ run "$UMOUNT_HELPER" "$WORK/m"
 check "without -v: silent on success" [ -z "$last_err" ]
 "$MOUNT_HELPER" overlay "$WORK/m" -o "$FULL"
 run "$UMOUNT_HELPER" -v "$WORK/m"
-check "-v: one line per step, each prefixed" bash -c "grep -q 'unmounted' <<<\"\$1\" && grep -q 'utab: removed' <<<\"\$1\" && grep -q 'removed and recreated' <<<\"\$1\" && ! grep -qv '^umount.cfsoverlay: ' <<<\"\$1\"" _ "$last_err"
+check "-v: one line per step, each prefixed" bash -c "grep -q 'unmounted' <<<\"\$1\" && grep -q 'utab: removed' <<<\"\$1\" && grep -q 'replaced .* by a fresh copy' <<<\"\$1\" && ! grep -qv '^umount.cfsoverlay: ' <<<\"\$1\"" _ "$last_err"
 reset_upper
 
 # -N: the rmdir happens in that namespace, so copies in ours go as well.
