@@ -1,6 +1,7 @@
 #!/bin/bash
-# umount.cfsoverlay: the rmdir-based cleanup of copies in other mount namespaces
-# (and why it matters: index=on refuses an upperdir a leaked copy still holds),
+# umount.cfsoverlay: the cleanup of copies in other mount namespaces (the
+# mountpoint replaced by a fresh copy; why it matters: index=on refuses an
+# upperdir a leaked copy still holds),
 # the mountpoint kept with its owner and mode, the cases where the directory is
 # kept, -l/-n/-v, and the stale temp directories of killed helpers reclaimed by
 # the next umount, also under 16 parallel mount/umount pairs; who may replace
