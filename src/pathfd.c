@@ -123,3 +123,11 @@ void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX])
 {
 	snprintf(buf, PATHFD_PROC_MAX, "/proc/self/fd/%d", fd);
 }
+
+int pathfd_proc_child_path(int dfd, const char *name, char buf[PATHFD_PROC_CHILD_MAX])
+{
+	if (!*name || strchr(name, '/') || strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	snprintf(buf, PATHFD_PROC_CHILD_MAX, "/proc/self/fd/%d/%s", dfd, name);
+	return 0;
+}

@@ -7,6 +7,7 @@
 #ifndef CFS_PATHFD_H
 #define CFS_PATHFD_H
 
+#include <limits.h>
 #include <stdbool.h>
 
 /* Opens the absolute path with no symlink in any component (ELOOP when there is
@@ -24,5 +25,11 @@ int pathfd_still_at(int fd, const char *path);
 /* "/proc/self/fd/N": the name mount(2) and umount2() take for an fd. */
 #define PATHFD_PROC_MAX 32
 void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX]);
+
+/* "/proc/self/fd/N/NAME": name in the directory fd, for calls that take only
+ * a path.  umount2() needs it: an fd open on a mount makes that mount busy,
+ * one on its parent does not.  -ENAMETOOLONG when name is no single name. */
+#define PATHFD_PROC_CHILD_MAX (PATHFD_PROC_MAX + NAME_MAX + 1)
+int pathfd_proc_child_path(int dfd, const char *name, char buf[PATHFD_PROC_CHILD_MAX]);
 
 #endif

@@ -222,7 +222,7 @@ static int fill_and_rename(int dfd, const char *tmp, const char *name, const str
 	 * (umask, a default ACL and a set-group-ID parent only take away or add
 	 * S_ISGID). */
 	if (st.st_uid != uid || (st.st_mode & 07777 & ~(mode | S_ISGID)))
-		return -EPERM;
+		return -ESTALE;
 	if (fchown(fd, s->st.st_uid, s->st.st_gid) < 0)
 		return negerrno();
 	for (size_t i = 0; i < s->n; i++)

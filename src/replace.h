@@ -25,7 +25,7 @@ struct replace_result {
  *     fsgid set to the directory's owner, so nothing exceeds u's own rights;
  *   anyone else: nothing is done, -EPERM.
  * The directory is kept with -ENOTEMPTY (files under it), -EBUSY (still a
- * mountpoint here), -ESTALE (name changed under it), -EPERM, or another
+ * mountpoint here), -ESTALE (a name changed under it), -EPERM, or another
  * -errno; then nothing of the attempt is left behind, unless killed. */
 int replace_dir(int dfd, const char *name, struct replace_result *ret);
 

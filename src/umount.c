@@ -100,9 +100,10 @@ static void clean_tmpdir(const char *base)
 		verbose("removed %d stale temp director%s in %s", r, r == 1 ? "y" : "ies", base);
 }
 
-/* Item of the contract: what is unmounted is the overlay recorded at target,
- * not a mount someone stacked on it later.  *ret_ours tells which; without
- * -f or -l anything else is refused, naming what is there. */
+/* Unmounting a mount stacked on the overlay and then forgetting the overlay's
+ * utab line would leave the overlay mounted with no record: only an overlay
+ * is unmounted unless -f or -l asks for the top mount anyway.  *ret_ours
+ * tells which it is. */
 static int check_top(int fd, const char *target, const struct cfs_umount_args *a, bool *ret_ours,
 		     struct cfs_error *e)
 {
@@ -136,7 +137,7 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 {
 	_cleanup_free_ char *attrs = NULL, *tmpdir = NULL;
 	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-	char target[PATH_MAX], by_parent[PATHFD_PROC_MAX + NAME_MAX + 1];
+	char target[PATH_MAX], by_parent[PATHFD_PROC_CHILD_MAX];
 	const char *name;
 	bool mounted = false, ours = true, want_rmdir = true;
 	struct stat st_fd, st_name;
@@ -191,11 +192,9 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	 * Nobody can rename a mountpoint in our namespace (EBUSY), so name in
 	 * the parent still leads to that mount. */
 	(void)close(TAKE_FD(fd));
-	pathfd_proc_path(dfd, by_parent);
-	if (strlen(by_parent) + 1 + strlen(name) >= sizeof(by_parent))
-		return cfs_fail(e, CFS_STAGE_MOUNT, -ENAMETOOLONG, "%s", target);
-	strcat(by_parent, "/");
-	strcat(by_parent, name);
+	r = pathfd_proc_child_path(dfd, name, by_parent);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
 	if (a->lazy)
 		flags |= MNT_DETACH;
 	if (a->force)
