@@ -120,9 +120,9 @@ static int check_top(int fd, const char *target, const struct cfs_umount_args *a
 	if (r < 0)
 		verbose("cannot tell what is mounted on %s: %s", target, strerror(-r));
 	if (a->lazy || a->force) {
-		verbose("%s: the top mount is %s %s, not an overlay: unmounting it as -%s asked, "
-			"the utab record and the directory stay",
-			target, type ? type : "a filesystem", source ? source : "",
+		verbose("%s: the top mount is %s (source %s), not an overlay: unmounting it as -%s "
+			"asked, the utab record and the directory stay",
+			target, type ? type : "not an overlay", source ? source : "unknown",
 			a->lazy ? "l" : "f");
 		return 0;
 	}
@@ -158,8 +158,11 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	r = pathfd_open(target, 0, &fd);
 	if (r >= 0)
 		r = pathfd_open_parent(target, &dfd, &name);
+	/* The mount is named through its parent, and "/" has none. */
 	if (r == -EINVAL)
-		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s: not mounted by cfsoverlay", target);
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+				"%s: the root directory cannot be unmounted by this helper",
+				target);
 	if (r == -ELOOP || r == -ENOENT || r == -ENOTDIR)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s changed while it was being looked at",
 				target);
@@ -169,8 +172,8 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	if (fstat(fd, &st_fd) < 0 || fstatat(dfd, name, &st_name, AT_SYMLINK_NOFOLLOW) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s", target);
 	if (st_fd.st_dev != st_name.st_dev || st_fd.st_ino != st_name.st_ino)
-		return cfs_fail(e, CFS_STAGE_MOUNT, -ESTALE,
-				"%s changed while it was being looked at", target);
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s changed while it was being looked at",
+				target);
 	r = mountpoint_check_fd(fd, target, &mounted);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);

@@ -57,6 +57,9 @@ trap 'stop_attacker; cleanup_work' EXIT
 owner_mode() { stat -c '%u:%g %a' "$1"; }
 lowers_before="$(owner_mode l1) $(owner_mode l2) $(stat -c %i l1 l2 | tr '\n' ' ')"
 
+# How many rounds replaced the mountpoint depends on how the race went: it is
+# printed, not checked (section 3 checks the replacement without an attacker).
+
 # --- 1. the attacker owns the parent and the mountpoint ------------------------
 # It swaps the mountpoint, and every temp name the helper makes next to it,
 # with R, a root 0700 directory holding a root 0600 file.  The helper acts as
@@ -105,7 +108,6 @@ done
 unmount_under "$P"
 diag "owner's parent: $ROUNDS rounds, $wins wins, $replaced mountpoints replaced, $kept kept, $refused umounts refused"
 check "owner's parent: $ROUNDS rounds against renameat2(RENAME_EXCHANGE), 0 wins ($wins)" [ "$wins" -eq 0 ]
-check "owner's parent: the replacement ran in some rounds ($replaced)" [ "$replaced" -gt 0 ]
 
 # --- 2. the attacker swaps an ancestor for a symlink ---------------------------
 # Q is the attacker's; Q/A (the mountpoint's parent) and everything under it
@@ -147,7 +149,6 @@ done
 unmount_under "$Q"
 diag "ancestor symlink: $ROUNDS rounds, $wins wins, $replaced mountpoints replaced, $kept kept, $refused umounts refused"
 check "ancestor symlink: $ROUNDS rounds against an ancestor swapped for a symlink, 0 wins ($wins)" [ "$wins" -eq 0 ]
-check "ancestor symlink: the replacement ran in some rounds ($replaced)" [ "$replaced" -gt 0 ]
 check "the layers are untouched" [ "$(owner_mode l1) $(owner_mode l2) $(stat -c %i l1 l2 | tr '\n' ' ')" = "$lowers_before" ]
 
 # --- 3. what the replacement copies -------------------------------------------
@@ -201,12 +202,12 @@ check "in the owner's parent the owner acted" grep -q "replaced $O/m by a fresh 
 # strace kills the helper on entry to the Nth call of a syscall, for every N
 # that a normal run makes: the mountpoint must be there afterwards, a
 # directory with the same owner and mode.
-SYSCALLS="statx openat flistxattr fgetxattr getrandom mkdirat fchown fsetxattr fremovexattr fchmod utimensat newfstatat renameat renameat2 unlinkat umount2 setfsuid setfsgid"
+SYSCALLS="statx fstatfs openat flistxattr fgetxattr getrandom mkdirat fchown fsetxattr fremovexattr fchmod utimensat newfstatat renameat renameat2 unlinkat umount2 setfsuid setfsgid"
 for d in "$K" "$O"; do
 	[ "$d" = "$K" ] && who="root-only parent" || who="owner's parent"
 	"$MOUNT_HELPER" overlay "$d/m" -o "$OPTS"
 	strace -f -qq -o "$WORK/trace" -e trace="${SYSCALLS// /,}" "$UMOUNT_HELPER" "$d/m"
-	calls=0 kills=0 bad=0 temps=0
+	calls=0 kills=0 bad=0 temps=0 landed=" "
 	want=$(owner_mode "$d/m")
 	for sc in $SYSCALLS; do
 		n=$(grep -c "^[0-9]* *$sc(" "$WORK/trace")
@@ -218,7 +219,7 @@ for d in "$K" "$O"; do
 				continue
 			fi
 			{ strace -f -qq -o /dev/null -e inject="$sc:signal=SIGKILL:when=$i" "$UMOUNT_HELPER" "$d/m"; } 2>/dev/null
-			[ $? -eq 137 ] && kills=$((kills + 1))
+			[ $? -eq 137 ] && kills=$((kills + 1)) && landed+="$sc "
 			# Killed before its umount2(): the overlay is still there, over
 			# the directory.  The next umount must then do the whole job.
 			mountpoint -q "$d/m" && "$UMOUNT_HELPER" "$d/m"
@@ -235,7 +236,15 @@ for d in "$K" "$O"; do
 	done
 	diag "[$who] $calls calls of the cleanup's syscalls, $kills kills landed, $bad bad outcomes, $temps temp directories left by kills"
 	check "[$who] a SIGKILL at any of $calls calls leaves the mountpoint as it was ($bad bad)" [ "$bad" -eq 0 ]
-	check "[$who] every kill landed ($kills of $calls)" [ "$kills" -eq "$calls" ]
+	# The counts can differ from the traced run where /run/cfsoverlay, shared
+	# with every helper on the machine, holds something to clean: ask only
+	# that each step of the replacement was hit.
+	need="umount2 mkdirat fchown fsetxattr fchmod utimensat"
+	[ "$d" = "$O" ] && need+=" setfsuid setfsgid"
+	missed=
+	for sc in $need; do [[ $landed == *" $sc "* ]] || missed+=" $sc"; done
+	[[ $landed == *" renameat"* ]] || missed+=" renameat/renameat2"
+	check "[$who] kills landed in every step of the replacement ($kills of $calls calls;${missed:- none} missed)" [ -z "$missed" ]
 done
 
 rm -f "$READY"
