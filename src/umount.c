@@ -133,15 +133,44 @@ static int check_top(int fd, const char *target, const struct cfs_umount_args *a
 	return r;
 }
 
+/* umount2() of the mount at name in dfd.  An fd open on the mount itself would
+ * make it busy, one on its parent does not: /proc/self/fd/N/name, the last
+ * component not followed.  After -N into a container with a /proc of its own
+ * pid namespace, /proc/self does not exist there (ENOENT): then name is taken
+ * relative to the working directory, moved to dfd for the call. */
+static int umount_at(int dfd, const char *name, int flags)
+{
+	_cleanup_close_ int cwd = -EBADF;
+	char path[PATHFD_PROC_CHILD_MAX];
+	int r;
+
+	r = pathfd_proc_child_path(dfd, name, path);
+	if (r < 0)
+		return r;
+	if (umount2(path, flags | UMOUNT_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return negerrno();
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0)
+		return negerrno();
+	if (fchdir(dfd) < 0)
+		return negerrno();
+	r = umount2(name, flags | UMOUNT_NOFOLLOW) < 0 ? negerrno() : 0;
+	/* Nothing after this uses a relative path. */
+	(void)fchdir(cwd);
+	return r;
+}
+
 int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 {
 	_cleanup_free_ char *attrs = NULL, *tmpdir = NULL;
 	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
-	char target[PATH_MAX], by_parent[PATHFD_PROC_CHILD_MAX];
+	char target[PATH_MAX];
 	const char *name;
 	bool mounted = false, ours = true, want_rmdir = true;
 	struct stat st_fd, st_name;
-	int flags = UMOUNT_NOFOLLOW, r, utab_r = 0;
+	int flags = 0, r, utab_r = 0;
 
 	r = privs_check(e);
 	if (r < 0)
@@ -190,20 +219,16 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 		verbose("cannot read the utab attributes of %s: %s, using the defaults", target,
 			strerror(-r));
 
-	/* An open fd on the mount makes it busy for umount2(): the mount is named
-	 * through the parent's fd instead, the last component not followed.
-	 * Nobody can rename a mountpoint in our namespace (EBUSY), so name in
-	 * the parent still leads to that mount. */
+	/* The fd would make the mount busy.  Nobody can rename a mountpoint in
+	 * our namespace (EBUSY), so name in the parent still leads to it. */
 	(void)close(TAKE_FD(fd));
-	r = pathfd_proc_child_path(dfd, name, by_parent);
-	if (r < 0)
-		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
 	if (a->lazy)
 		flags |= MNT_DETACH;
 	if (a->force)
 		flags |= MNT_FORCE;
-	if (umount2(by_parent, flags) < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot unmount %s", target);
+	r = umount_at(dfd, name, flags);
+	if (r < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot unmount %s", target);
 		if (r == -EBUSY)
 			cfs_hint(
 				e,

@@ -217,6 +217,25 @@ check "-N PID: gone there, mountpoint kept there" bash -c "! nsenter -t $NSPID -
 kill_sleepers
 reset_upper
 
+# -N into a container with its own pid namespace and /proc: /proc/self does
+# not exist there for the helper.
+unshare -m -p -f --mount-proc --propagation private sleep 300 &
+SLEEPERS+=($!)
+CPID=
+for ((i = 0; i < 100; i++)); do
+	CPID=$(pgrep -P "${SLEEPERS[-1]}" -x sleep) && [ "$(readlink "/proc/$CPID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
+	CPID=
+	sleep 0.02
+done
+if [ -n "$CPID" ]; then
+	expect_rc "-N, own /proc: mount there" 0 "$MOUNT_HELPER" -n -N "$CPID" overlay "$WORK/m" -o "lowerdir=$LOWER"
+	expect_rc "-N, own /proc: umount there" 0 "$UMOUNT_HELPER" -n -N "$CPID" "$WORK/m"
+	check "-N, own /proc: gone there, mountpoint kept there" bash -c "nsenter -t $CPID -m -p mountpoint -q / && ! nsenter -t $CPID -m -p mountpoint -q '$WORK/m' && nsenter -t $CPID -m test -d '$WORK/m'"
+else
+	skip "-N, own /proc" "unshare -p --mount-proc did not start"
+fi
+kill_sleepers
+
 # --- 6. SIGKILLed legacy mounts of 300 idmapped layers: the next umount cleans ---
 N=300
 KILLS=10
