@@ -126,3 +126,58 @@ int mountpoint_propagation(const char *path, bool *ret_shared, bool *ret_is_root
 	*ret_is_root = !!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
 	return 0;
 }
+
+int mountpoint_check_fd(int fd, const char *path, bool *ret)
+{
+	struct statx stx;
+
+	if (statx(fd, "", AT_EMPTY_PATH, 0, &stx) < 0)
+		return negerrno();
+	if (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT) {
+		*ret = !!(stx.stx_attributes & STATX_ATTR_MOUNT_ROOT);
+		return 0;
+	}
+	return mountpoint_check(path, ret);
+}
+
+int mountpoint_describe(int fd, char **ret_type, char **ret_source)
+{
+	_cleanup_free_ char *type = NULL, *source = NULL;
+	struct libmnt_table *tb;
+	struct libmnt_iter *it;
+	struct libmnt_fs *fs = NULL;
+	struct statx stx;
+	int r = -ENOENT;
+
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
+		return negerrno();
+	if (!(stx.stx_mask & STATX_MNT_ID))
+		return -EOPNOTSUPP;
+	tb = mnt_new_table_from_file("/proc/self/mountinfo");
+	if (!tb)
+		return -ENOENT;
+	it = mnt_new_iter(MNT_ITER_BACKWARD);
+	if (!it) {
+		mnt_unref_table(tb);
+		return -ENOMEM;
+	}
+	while (mnt_table_next_fs(tb, it, &fs) == 0) {
+		const char *t, *s;
+
+		if ((uint64_t)mnt_fs_get_id(fs) != stx.stx_mnt_id)
+			continue;
+		t = mnt_fs_get_fstype(fs);
+		s = mnt_fs_get_source(fs);
+		type = strdup(t ? t : "?");
+		source = strdup(s ? s : "none");
+		r = type && source ? 0 : -ENOMEM;
+		break;
+	}
+	mnt_free_iter(it);
+	mnt_unref_table(tb);
+	if (r < 0)
+		return r;
+	*ret_type = TAKE_PTR(type);
+	*ret_source = TAKE_PTR(source);
+	return 0;
+}

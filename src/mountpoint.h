@@ -15,4 +15,13 @@ int mountpoint_check(const char *path, bool *ret);
  * mountinfo is read.  path must be canonical. */
 int mountpoint_propagation(const char *path, bool *ret_shared, bool *ret_is_root);
 
+/* *ret tells whether the O_PATH fd is a mount's root (the top mount where it
+ * was opened).  Before Linux 5.8 the canonical path it was opened from is
+ * looked up in mountinfo. */
+int mountpoint_check_fd(int fd, const char *path, bool *ret);
+
+/* The filesystem type and source of the mount the fd is on, from mountinfo,
+ * to name what is there in a message. */
+int mountpoint_describe(int fd, char **ret_type, char **ret_source);
+
 #endif

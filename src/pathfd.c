@@ -303,3 +303,11 @@ int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_un
 	*ret_fd = TAKE_FD(dfd);
 	return 0;
 }
+
+int pathfd_proc_child_path(int dfd, const char *name, char buf[PATHFD_PROC_CHILD_MAX])
+{
+	if (!*name || strchr(name, '/') || strlen(name) > NAME_MAX)
+		return -ENAMETOOLONG;
+	snprintf(buf, PATHFD_PROC_CHILD_MAX, "/proc/self/fd/%d/%s", dfd, name);
+	return 0;
+}

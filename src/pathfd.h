@@ -7,6 +7,7 @@
 #ifndef CFS_PATHFD_H
 #define CFS_PATHFD_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -43,5 +44,11 @@ int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_un
 /* "/proc/self/fd/N": the name mount(2) and umount2() take for an fd. */
 #define PATHFD_PROC_MAX 32
 void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX]);
+
+/* "/proc/self/fd/N/NAME": name in the directory fd, for calls that take only
+ * a path.  umount2() needs it: an fd open on a mount makes that mount busy,
+ * one on its parent does not.  -ENAMETOOLONG when name is no single name. */
+#define PATHFD_PROC_CHILD_MAX (PATHFD_PROC_MAX + NAME_MAX + 1)
+int pathfd_proc_child_path(int dfd, const char *name, char buf[PATHFD_PROC_CHILD_MAX]);
 
 #endif

@@ -6,146 +6,56 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
+#include <sys/vfs.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include "log.h"
 #include "mountns.h"
 #include "mountpoint.h"
 #include "options.h"
+#include "pathfd.h"
 #include "privs.h"
+#include "replace.h"
 #include "tmpdir.h"
 #include "umount.h"
 #include "util.h"
 #include "utab.h"
 
-#define SECURITY_LABEL_XATTR "security.selinux"
-/* SELinux contexts are far shorter; a longer label is not ours to copy. */
-#define LABEL_MAX 4096
-
-/* What the directory looked like before the rmdir, to make it again. */
-struct saved_dir {
-	dev_t dev;
-	ino_t ino;
-	uid_t uid;
-	gid_t gid;
-	mode_t mode;
-	char label[LABEL_MAX];
-	size_t label_len; /* 0: no label to restore */
-};
-
-static int save_dir(int dfd, const char *name, struct saved_dir *ret)
-{
-	_cleanup_close_ int fd = -EBADF;
-	struct stat st;
-	ssize_t n;
-
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return negerrno();
-	if (fstat(fd, &st) < 0)
-		return negerrno();
-	ret->dev = st.st_dev;
-	ret->ino = st.st_ino;
-	ret->uid = st.st_uid;
-	ret->gid = st.st_gid;
-	ret->mode = st.st_mode & 07777;
-	/* A label that cannot be saved is a reason to keep the directory. */
-	n = fgetxattr(fd, SECURITY_LABEL_XATTR, ret->label, sizeof(ret->label));
-	if (n < 0 && errno != ENODATA && errno != EOPNOTSUPP)
-		return negerrno();
-	ret->label_len = n > 0 ? (size_t)n : 0;
-	return 0;
-}
-
-/* mkdirat never follows a symlink planted at name (EEXIST), and the new
- * directory stays root's and 0700 until it is ours for sure: whoever can write
- * the parent and swaps in a directory of his own between mkdirat and openat
- * gets nothing chowned. */
-static int recreate_dir(int dfd, const char *name, const struct saved_dir *s)
-{
-	_cleanup_close_ int fd = -EBADF;
-	struct stat st;
-
-	if (mkdirat(dfd, name, 0700) < 0)
-		return negerrno();
-	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return negerrno();
-	if (fstat(fd, &st) < 0)
-		return negerrno();
-	if (st.st_uid != geteuid() || !S_ISDIR(st.st_mode))
-		return -EPERM;
-	/* fchmod after fchown: chown may clear the set-id bits. */
-	if (fchown(fd, s->uid, s->gid) < 0 || fchmod(fd, s->mode) < 0)
-		return negerrno();
-	if (s->label_len > 0 && fsetxattr(fd, SECURITY_LABEL_XATTR, s->label, s->label_len, 0) < 0)
-		return negerrno();
-	return 0;
-}
-
-int umount_rmdir_recreate(const char *path, bool *ret_removed)
+/* The copies go with the mountpoint directory, replaced by a fresh copy of
+ * itself.  The unmount has succeeded whatever happens here, so nothing below
+ * fails it; the old directory stays wherever the replacement cannot be made. */
+static void remove_copies(int dfd, const char *name, const char *target)
 {
 	_cleanup_free_ char *parent = NULL;
-	_cleanup_close_ int dfd = -EBADF;
-	struct saved_dir saved;
-	const char *name, *slash;
-	struct stat st;
-	bool mounted = false;
+	struct replace_result res = { 0 };
 	int r;
 
-	*ret_removed = false;
-	slash = strrchr(path, '/');
-	if (path[0] != '/' || !slash || !slash[1])
-		return -EINVAL; /* "/" or not canonical */
-	name = slash + 1;
-	parent = strndup(path, slash == path ? 1 : (size_t)(slash - path));
-	if (!parent)
-		return -ENOMEM;
-	/* From here on, name in the parent's fd: nothing else is looked up again. */
-	dfd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return negerrno();
-	/* The kernel would answer EBUSY too; asking first keeps the label read
-	 * below from being the label of whatever is mounted on top. */
-	r = mountpoint_check(path, &mounted);
-	if (r < 0)
-		return r;
-	if (mounted)
-		return -EBUSY;
-	r = save_dir(dfd, name, &saved);
-	if (r < 0)
-		return r;
-	/* Still the directory we looked at: not swapped for another one. */
-	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-		return negerrno();
-	if (st.st_dev != saved.dev || st.st_ino != saved.ino)
-		return -ESTALE;
-	if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
-		return negerrno();
-	*ret_removed = true;
-	return recreate_dir(dfd, name, &saved);
-}
-
-/* The mount's copies elsewhere go with the mountpoint.  The unmount has
- * succeeded whatever happens here, so nothing below fails it. */
-static void remove_copies(const char *target)
-{
-	bool removed = false;
-	int r;
-
-	r = umount_rmdir_recreate(target, &removed);
-	if (r >= 0) {
-		verbose("removed and recreated %s: copies in other mount namespaces are gone",
-			target);
+	parent = strndup(target, (size_t)(name - target) > 1 ? (size_t)(name - target) - 1 : 1);
+	if (!parent) {
+		verbose("keeping %s: %s, ignoring", target, strerror(ENOMEM));
 		return;
 	}
-	if (removed) {
-		/* The mount is gone, but so is the directory fstab names: say it
-		 * even without -v. */
-		log_error("%s was removed to detach copies of the mount in other namespaces, but "
-			  "making it again failed: %s",
-			  target, strerror(-r));
+	/* Someone who can rename an ancestor may have moved the tree away while
+	 * the mount went: the fd still holds the directory that was unmounted,
+	 * but the path no longer names it. */
+	r = pathfd_still_at(dfd, parent);
+	if (r <= 0) {
+		verbose("keeping %s: its parent directory %s was moved or replaced during the "
+			"unmount, so copies of the mount in other namespaces stay, ignoring",
+			target, parent);
+		return;
+	}
+	r = replace_dir(dfd, name, &res);
+	if (r >= 0) {
+		if (res.as_uid)
+			verbose("replaced %s by a fresh copy (as its owner, uid %u): copies in other "
+				"mount namespaces are gone",
+				target, (unsigned)res.as_uid);
+		else
+			verbose("replaced %s by a fresh copy: copies in other mount namespaces are "
+				"gone",
+				target);
 		return;
 	}
 	switch (r) {
@@ -156,6 +66,8 @@ static void remove_copies(const char *target)
 			target);
 		break;
 	case -ESTALE:
+	case -ELOOP:
+	case -ENOTDIR:
 		verbose("keeping %s: it changed while it was being looked at, ignoring", target);
 		break;
 	case -EBUSY:
@@ -163,8 +75,15 @@ static void remove_copies(const char *target)
 			"copies of the mount in other namespaces stay, ignoring",
 			target);
 		break;
+	case -EPERM:
+		verbose("keeping %s: its parent %s may be written by other users than root or the "
+			"directory's owner, so it is not replaced (see SECURITY in "
+			"umount.cfsoverlay(8)) and copies of the mount in other namespaces stay, "
+			"ignoring",
+			target, parent);
+		break;
 	default:
-		verbose("keeping %s: cannot remove it (%s), so copies of the mount in other "
+		verbose("keeping %s: cannot replace it (%s), so copies of the mount in other "
 			"namespaces stay, ignoring",
 			target, strerror(-r));
 	}
@@ -181,12 +100,77 @@ static void clean_tmpdir(const char *base)
 		verbose("removed %d stale temp director%s in %s", r, r == 1 ? "y" : "ies", base);
 }
 
+/* Unmounting a mount stacked on the overlay and then forgetting the overlay's
+ * utab line would leave the overlay mounted with no record: only an overlay
+ * is unmounted unless -f or -l asks for the top mount anyway.  *ret_ours
+ * tells which it is. */
+static int check_top(int fd, const char *target, const struct cfs_umount_args *a, bool *ret_ours,
+		     struct cfs_error *e)
+{
+	_cleanup_free_ char *type = NULL, *source = NULL;
+	struct statfs sfs;
+	int r;
+
+	if (fstatfs(fd, &sfs) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s", target);
+	*ret_ours = sfs.f_type == OVERLAYFS_SUPER_MAGIC;
+	if (*ret_ours)
+		return 0;
+	r = mountpoint_describe(fd, &type, &source);
+	if (r < 0)
+		verbose("cannot tell what is mounted on %s: %s", target, strerror(-r));
+	if (a->lazy || a->force) {
+		verbose("%s: the top mount is %s (source %s), not an overlay: unmounting it as -%s "
+			"asked, the utab record and the directory stay",
+			target, type ? type : "not an overlay", source ? source : "unknown",
+			a->lazy ? "l" : "f");
+		return 0;
+	}
+	r = cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s: the top mount is %s (source %s), not an overlay",
+		     target, type ? type : "not an overlay", source ? source : "unknown");
+	cfs_hint(e, "something was mounted over the overlay: unmount it first with umount(8), "
+		    "or use -l or -f to unmount the top mount anyway");
+	return r;
+}
+
+/* umount2() of the mount at name in dfd.  An fd open on the mount itself would
+ * make it busy, one on its parent does not: /proc/self/fd/N/name, the last
+ * component not followed.  After -N into a container with a /proc of its own
+ * pid namespace, /proc/self does not exist there (ENOENT): then name is taken
+ * relative to the working directory, moved to dfd for the call. */
+static int umount_at(int dfd, const char *name, int flags)
+{
+	_cleanup_close_ int cwd = -EBADF;
+	char path[PATHFD_PROC_CHILD_MAX];
+	int r;
+
+	r = pathfd_proc_child_path(dfd, name, path);
+	if (r < 0)
+		return r;
+	if (umount2(path, flags | UMOUNT_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return negerrno();
+	cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0)
+		return negerrno();
+	if (fchdir(dfd) < 0)
+		return negerrno();
+	r = umount2(name, flags | UMOUNT_NOFOLLOW) < 0 ? negerrno() : 0;
+	/* Nothing after this uses a relative path. */
+	(void)fchdir(cwd);
+	return r;
+}
+
 int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 {
 	_cleanup_free_ char *attrs = NULL, *tmpdir = NULL, *line = NULL;
+	_cleanup_close_ int fd = -EBADF, dfd = -EBADF;
 	char target[PATH_MAX];
-	bool mounted = false, want_rmdir = true;
-	int flags = UMOUNT_NOFOLLOW, r, utab_r = 0;
+	const char *name;
+	bool mounted = false, ours = true, want_rmdir = true;
+	struct stat st_fd, st_name;
+	int flags = 0, r, utab_r = 0;
 
 	r = privs_check(e);
 	if (r < 0)
@@ -196,13 +180,37 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 		if (r < 0)
 			return r;
 	}
+	/* Canonical, as mount(8) records it; then resolved once, with no
+	 * symlink anywhere, and only the fds are used after this. */
 	if (!realpath(a->target, target))
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s", a->target);
-	r = mountpoint_check(target, &mounted);
+	r = pathfd_open(target, 0, &fd);
+	if (r >= 0)
+		r = pathfd_open_parent(target, &dfd, &name);
+	/* The mount is named through its parent, and "/" has none. */
+	if (r == -EINVAL)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0,
+				"%s: the root directory cannot be unmounted by this helper",
+				target);
+	if (r == -ELOOP || r == -ENOENT || r == -ENOTDIR)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s changed while it was being looked at",
+				target);
+	if (r < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
+	/* The two opens are one path: name in the parent is the mount's root. */
+	if (fstat(fd, &st_fd) < 0 || fstatat(dfd, name, &st_name, AT_SYMLINK_NOFOLLOW) < 0)
+		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s", target);
+	if (st_fd.st_dev != st_name.st_dev || st_fd.st_ino != st_name.st_ino)
+		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s changed while it was being looked at",
+				target);
+	r = mountpoint_check_fd(fd, target, &mounted);
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
 	if (!mounted)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s: not mounted", target);
+	r = check_top(fd, target, a, &ours, e);
+	if (r < 0)
+		return r;
 	/* Read before the entry goes: what the mount asked of its umount. */
 	r = utab_get_attrs(target, &attrs, &line);
 	if (r >= 0)
@@ -211,12 +219,16 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 		verbose("cannot read the utab attributes of %s: %s, using the defaults", target,
 			strerror(-r));
 
+	/* The fd would make the mount busy.  Nobody can rename a mountpoint in
+	 * our namespace (EBUSY), so name in the parent still leads to it. */
+	(void)close(TAKE_FD(fd));
 	if (a->lazy)
 		flags |= MNT_DETACH;
 	if (a->force)
 		flags |= MNT_FORCE;
-	if (umount2(target, flags) < 0) {
-		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot unmount %s", target);
+	r = umount_at(dfd, name, flags);
+	if (r < 0) {
+		r = cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot unmount %s", target);
 		if (r == -EBUSY)
 			cfs_hint(
 				e,
@@ -225,13 +237,17 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 		return r;
 	}
 	verbose("unmounted %s%s%s", target, a->lazy ? " (lazy)" : "", a->force ? " (forced)" : "");
+	/* A foreign mount stacked on the overlay went: the overlay under it is
+	 * still mounted, with its record, and its directory is still in use. */
+	if (!ours)
+		return 0;
 	/* A utab failure is reported (exit 16) after the cleanup: the mount is
 	 * gone whatever utab says.  With -n its own line goes all the same (see
 	 * umount.cfsoverlay(8)). */
 	utab_r = utab_remove(target, line, a->no_utab, e);
 
 	if (want_rmdir)
-		remove_copies(target);
+		remove_copies(dfd, name, target);
 	else
 		verbose("keeping %s as cfs.rmdir=no asked: copies in other namespaces stay",
 			target);

@@ -1,7 +1,8 @@
 /*
- * umount.cfsoverlay's work: unmount, forget the utab entry, then rmdir the
- * mountpoint so copies of the mount in other mount namespaces go too, and
- * reclaim temp directories a killed mount.cfsoverlay left behind.
+ * umount.cfsoverlay's work: unmount the overlay at a target resolved once into
+ * fds, forget the utab entry, then replace the mountpoint directory by a fresh
+ * copy (src/replace.c) so copies of the mount in other mount namespaces go too,
+ * and reclaim temp directories a killed mount.cfsoverlay left behind.
  */
 #ifndef CFS_UMOUNT_H
 #define CFS_UMOUNT_H
@@ -19,13 +20,5 @@ struct cfs_umount_args {
 };
 
 int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e);
-
-/* Removes the empty directory path (absolute, canonical) and makes it again
- * with the same owner, mode and security label: Linux 3.18+ detaches every
- * mount on a removed directory in every namespace.  Anything but an empty
- * directory that is no longer a mountpoint here is left alone (-EBUSY,
- * -ENOTEMPTY...).  *ret_removed tells whether the rmdir happened, so that a
- * failure to recreate can be told from a directory that was kept. */
-int umount_rmdir_recreate(const char *path, bool *ret_removed);
 
 #endif

@@ -367,9 +367,12 @@ bad_as mount.cfsoverlay "utab lock cannot be taken" 16 "cannot lock utab" "$MOUN
 rmdir "$LIBMOUNT_UTAB.lock"
 # Only exhaustion is "no free loop device"; EIO is the loop driver failing.
 if [ -n "$HAVE_EROFS" ]; then
+	# A loop device even where erofs mounts file-backed.
+	export CFSOVERLAY_FORCE_LOOP=1
 	bad_as mount.cfsoverlay "EIO from LOOP_CTL_GET_FREE" 32 "re:cannot get a loop device .*Input/output error" \
 		strace -f -qq -o /dev/null -e trace=ioctl -e inject=ioctl:error=EIO:when=1 \
 		"$MOUNT_HELPER" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW"
+	unset CFSOVERLAY_FORCE_LOOP
 else
 	skip_case "EIO from LOOP_CTL_GET_FREE" "mkfs.erofs (erofs-utils) is not installed"
 fi

@@ -35,15 +35,11 @@ view_sum() { find "$1" -mindepth 1 -maxdepth 1 -printf '%f %U %G\n' | LC_ALL=C s
 no_utab() { ! grep -q "TARGET=$WORK/m " "$LIBMOUNT_UTAB" 2>/dev/null; }
 base_empty() { [ -z "$(ls -A "$TMPB")" ] || { diag "left in $TMPB: $(ls -A "$TMPB")"; return 1; }; }
 
-# LeakSanitizer cannot run under ptrace: traced helpers of the sanitizer build
-# check everything else.
-TRACED_ASAN=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-
 # inject SIGNAL SYSCALL WHEN OPTS: the helper with SIGNAL delivered on entry to
 # the WHEN-th SYSCALL (strace counts per thread); stderr in $WORK/sig.err.
 inject() {
 	# The group's redirection keeps bash's "Killed" notice out of the log.
-	{ ASAN_OPTIONS=$TRACED_ASAN strace -f -qq -o /dev/null -e trace="$2" -e inject="$2:signal=$1:when=$3" \
+	{ strace -f -qq -o /dev/null -e trace="$2" -e inject="$2:signal=$1:when=$3" \
 		"$MOUNT_HELPER" overlay "$WORK/m" -o "$4" 2>"$WORK/sig.err"; } 2>/dev/null
 }
 
@@ -51,7 +47,7 @@ inject() {
 # syscall in one traced mount (the largest count of any one thread).
 points() {
 	local rc=0
-	ASAN_OPTIONS=$TRACED_ASAN strace -f -qq -o "$WORK/trace" -e trace="$STATEFUL" \
+	strace -f -qq -o "$WORK/trace" -e trace="$STATEFUL" \
 		"$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$1]}" || rc=$?
 	mountpoint -q "$WORK/m" && { "$UMOUNT_HELPER" "$WORK/m" || rc=$?; }
 	[ "$rc" -eq 0 ] || return 1

@@ -218,7 +218,6 @@ done
 # Two idmapped layers under one directory share one clone of it: with
 # open_tree_attr that is one call, and no open_tree or mount_setattr at all.
 # strace before 6.15 prints the call as syscall_0x1d3.
-TRACED_ASAN=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 OTA='open_tree_attr(\|syscall_0x1d3('
 LL="$WORK/L/1:$WORK/L/2"
 for api in new legacy; do
@@ -226,7 +225,7 @@ for api in new legacy; do
 	if ! command -v strace >/dev/null; then
 		skip "[$api] idmapped clone made by one open_tree_attr" "strace is not installed"
 	else
-		ASAN_OPTIONS=$TRACED_ASAN strace -f -qq -o "$WORK/trace" \
+		strace -f -qq -o "$WORK/trace" \
 			"$MOUNT_HELPER" overlay "$WORK/m" -o "lowerdir=$LL,$IDM,$A" 2>"$WORK/err"
 		rc=$?
 		check "[$api] traced idmapped mount (exit $rc)" [ "$rc" -eq 0 ]
@@ -288,7 +287,7 @@ for mode in loop file; do
 	fi
 	force=$([ "$mode" = loop ] && echo 1 || echo 0)
 	sc=$([ "$mode" = loop ] && echo ioctl || echo fsmount)
-	ASAN_OPTIONS=$TRACED_ASAN CFSOVERLAY_FORCE_LOOP=$force strace -f -qq -o "$WORK/trace" -e trace="$sc" \
+	CFSOVERLAY_FORCE_LOOP=$force strace -f -qq -o "$WORK/trace" -e trace="$sc" \
 		"$MOUNT_HELPER" overlay "$WORK/m" -o "$KOPTS" 2>"$WORK/err"
 	rc=$?
 	umount_m
@@ -297,7 +296,7 @@ for mode in loop file; do
 	check "[$mode] traced reference mount (exit $rc), $count ${sc}s" [ "$rc" -eq 0 -a "$count" -gt 0 ]
 	for ((k = 1; k <= count; k++)); do
 		at="[$mode] SIGKILL at $sc #$k"
-		{ ASAN_OPTIONS=$TRACED_ASAN CFSOVERLAY_FORCE_LOOP=$force strace -f -qq -o /dev/null -e trace="$sc" \
+		{ CFSOVERLAY_FORCE_LOOP=$force strace -f -qq -o /dev/null -e trace="$sc" \
 			-e inject="$sc:signal=KILL:when=$k" "$MOUNT_HELPER" overlay "$WORK/m" -o "$KOPTS" 2>/dev/null; } 2>/dev/null
 		rc=$?
 		check "$at: killed there (exit $rc)" [ "$rc" -eq 137 ]

@@ -22,6 +22,12 @@ skip() { tap_count=$((tap_count + 1)); echo "ok $tap_count - $1 # SKIP $2"; }
 diag() { printf '# %s\n' "$*"; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
+# LeakSanitizer cannot work under ptrace: every helper a test traces or injects
+# faults into with strace runs without it in the sanitizer build (ASan and
+# UBSan stay on).  Exported, so that `bash -c "strace ..."` gets it too.
+strace() { ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 command strace "$@"; }
+export -f strace
+
 # check DESCRIPTION COMMAND...: one TAP line from a command's exit status.
 check() {
 	local desc=$1

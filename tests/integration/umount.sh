@@ -1,9 +1,12 @@
 #!/bin/bash
-# umount.cfsoverlay: the rmdir-based cleanup of copies in other mount namespaces
-# (and why it matters: index=on refuses an upperdir a leaked copy still holds),
+# umount.cfsoverlay: the cleanup of copies in other mount namespaces (the
+# mountpoint replaced by a fresh copy; why it matters: index=on refuses an
+# upperdir a leaked copy still holds),
 # the mountpoint kept with its owner and mode, the cases where the directory is
 # kept, -l/-n/-v, and the stale temp directories of killed helpers reclaimed by
-# the next umount, also under 16 parallel mount/umount pairs.
+# the next umount, also under 16 parallel mount/umount pairs; who may replace
+# the mountpoint (the parent decides), and a mount stacked on the overlay.
+# The races and kills of the replacement are in races_umount.sh.
 . "$(dirname "$0")/lib.sh"
 setup "$@"
 
@@ -94,7 +97,7 @@ for mode in 0750 3751; do
 	chmod "$mode" m
 	"$MOUNT_HELPER" overlay "$WORK/m" -o "$FULL"
 	expect_rc "[$mode] umount.cfsoverlay -v" 0 "$UMOUNT_HELPER" -v "$WORK/m"
-	check "[$mode] the mountpoint was removed and made again" grep -q "removed and recreated $WORK/m" <<<"$last_err"
+	check "[$mode] the mountpoint was replaced by a fresh copy" grep -q "replaced $WORK/m by a fresh copy" <<<"$last_err"
 	got=$(stat -c '%u:%g %04a' m)
 	check "[$mode] owner and mode kept (1234:5678 $mode, got $got)" [ "$got" = "1234:5678 $mode" ]
 	reset_upper
@@ -205,7 +208,7 @@ run "$UMOUNT_HELPER" "$WORK/m"
 check "without -v: silent on success" [ -z "$last_err" ]
 "$MOUNT_HELPER" overlay "$WORK/m" -o "$FULL"
 run "$UMOUNT_HELPER" -v "$WORK/m"
-check "-v: one line per step, each prefixed" bash -c "grep -q 'unmounted' <<<\"\$1\" && grep -q 'utab: removed' <<<\"\$1\" && grep -q 'removed and recreated' <<<\"\$1\" && ! grep -qv '^umount.cfsoverlay: ' <<<\"\$1\"" _ "$last_err"
+check "-v: one line per step, each prefixed" bash -c "grep -q 'unmounted' <<<\"\$1\" && grep -q 'utab: removed' <<<\"\$1\" && grep -q 'replaced .* by a fresh copy' <<<\"\$1\" && ! grep -qv '^umount.cfsoverlay: ' <<<\"\$1\"" _ "$last_err"
 reset_upper
 
 # -N: the rmdir happens in that namespace, so copies in ours go as well.
@@ -215,6 +218,25 @@ expect_rc "-N PID: umount there" 0 "$UMOUNT_HELPER" -n -N "$NSPID" "$WORK/m"
 check "-N PID: gone there, mountpoint kept there" bash -c "! nsenter -t $NSPID -m mountpoint -q '$WORK/m' && nsenter -t $NSPID -m test -d '$WORK/m'"
 kill_sleepers
 reset_upper
+
+# -N into a container with its own pid namespace and /proc: /proc/self does
+# not exist there for the helper.
+unshare -m -p -f --mount-proc --propagation private sleep 300 &
+SLEEPERS+=($!)
+CPID=
+for ((i = 0; i < 100; i++)); do
+	CPID=$(pgrep -P "${SLEEPERS[-1]}" -x sleep) && [ "$(readlink "/proc/$CPID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] && break
+	CPID=
+	sleep 0.02
+done
+if [ -n "$CPID" ]; then
+	expect_rc "-N, own /proc: mount there" 0 "$MOUNT_HELPER" -n -N "$CPID" overlay "$WORK/m" -o "lowerdir=$LOWER"
+	expect_rc "-N, own /proc: umount there" 0 "$UMOUNT_HELPER" -n -N "$CPID" "$WORK/m"
+	check "-N, own /proc: gone there, mountpoint kept there" bash -c "nsenter -t $CPID -m -p mountpoint -q / && ! nsenter -t $CPID -m -p mountpoint -q '$WORK/m' && nsenter -t $CPID -m test -d '$WORK/m'"
+else
+	skip "-N, own /proc" "unshare -p --mount-proc did not start"
+fi
+kill_sleepers
 
 # --- 6. A SIGKILLed legacy mount of 300 idmapped layers: the next umount cleans ---
 # Each kill lands at a chosen syscall (strace -e inject), never after a delay.
@@ -230,8 +252,7 @@ kill_at() {
 	local sc=$1 when=$2
 	shift 2
 	# The group's redirection keeps bash's "Killed" notice out of the log.
-	# LeakSanitizer cannot run under ptrace (sanitizer build).
-	{ ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$when" "$@" 2>/dev/null; } 2>/dev/null
+	{ strace -f -qq -o /dev/null -e trace="$sc" -e inject="$sc:signal=SIGKILL:when=$when" "$@" 2>/dev/null; } 2>/dev/null
 }
 
 expect_rc "legacy mount of $N idmapped layers" 0 "$MOUNT_HELPER" overlay "$WORK/m" -o "$BIG"
@@ -319,6 +340,62 @@ check "no parallel mount left ($left)" [ "$left" -eq 0 ]
 check "the stale directories were reclaimed, the temp base is empty" base_empty
 check "no temp layer left mounted ($(tmp_mounts))" [ "$(tmp_mounts)" -eq 0 ]
 check "no utab line left" bash -c "! grep -q 'TARGET=$WORK/p/' '$LIBMOUNT_UTAB'"
+
+# --- 8. who replaces the mountpoint: the parent decides ------------------------
+# Root when only root may write the parent; the owner, with its own rights
+# (setfsuid), when the owner of the directory alone may; nobody otherwise.
+OWN=64124
+RO="lowerdir=$LOWER"
+mkdir -p pol/own/m
+chown "$OWN:$OWN" pol/own pol/own/m
+"$MOUNT_HELPER" overlay "$WORK/pol/own/m" -o "$RO"
+new_ns
+run "$UMOUNT_HELPER" -v "$WORK/pol/own/m"
+check "[owner's parent] exit 0 ($last_rc)" [ "$last_rc" -eq 0 ]
+check "[owner's parent] replaced by the owner" grep -q "replaced $WORK/pol/own/m by a fresh copy (as its owner, uid $OWN)" <<<"$last_err"
+check "[owner's parent] the copy in the other namespace is gone" bash -c "! nsenter -t $NSPID -m mountpoint -q '$WORK/pol/own/m'"
+check "[owner's parent] owner and mode kept" [ "$(stat -c '%u:%g %a' pol/own/m)" = "$OWN:$OWN 755" ]
+kill_sleepers
+# user:64124:rwx in an access ACL, as stored (mask rwx).
+ACL=0200000001000700ffffffff020007007cfa000004000500ffffffff10000700ffffffff20000500ffffffff
+for case in sticky group-writable foreign-owner acl; do
+	d=pol/$case
+	mkdir -p "$d/m"
+	case $case in
+	sticky) chmod 1777 "$d" ;;
+	group-writable) chmod 0775 "$d" ;;
+	foreign-owner) chown "$OWN:$OWN" "$d" ;; # and m stays root's
+	acl)
+		if ! "$CFS_BUILDDIR/tests/race_umount" setx "$d" system.posix_acl_access "$ACL" 2>/dev/null; then
+			skip "[acl] a parent with an ACL granting write keeps the directory" "no POSIX ACLs on the filesystem of $WORK"
+			continue
+		fi
+		;;
+	esac
+	ino=$(inode "$d/m")
+	"$MOUNT_HELPER" overlay "$WORK/$d/m" -o "$RO"
+	new_ns
+	run "$UMOUNT_HELPER" -v "$WORK/$d/m"
+	check "[$case] exit 0 ($last_rc), unmounted" bash -c "[ $last_rc -eq 0 ] && ! mountpoint -q '$WORK/$d/m'"
+	check "[$case] kept, -v says why" grep -q "keeping $WORK/$d/m: its parent $WORK/$d may be written by other users" <<<"$last_err"
+	check "[$case] the same directory" [ "$(inode "$d/m")" = "$ino" ]
+	check "[$case] the copy in the other namespace stays" in_ns_mounted "$NSPID" "$WORK/$d/m"
+	kill_sleepers
+done
+
+# --- 9. a mount stacked on the overlay: refused unless -l or -f ----------------
+"$MOUNT_HELPER" overlay "$WORK/m" -o "$RO"
+mount -t tmpfs -o size=1m cfs-top "$WORK/m"
+stack() { findmnt -rn -o TARGET,FSTYPE | grep "^$WORK/m " | cut -d' ' -f2 | tr '\n' ' '; }
+utab_before=$(utab_line "$WORK/m")
+expect_rc "a tmpfs on top of the overlay: refused, exit 32" 32 "$UMOUNT_HELPER" "$WORK/m"
+check "the error names the tmpfs and its source" grep -q "umount.cfsoverlay: $WORK/m: the top mount is tmpfs (source cfs-top), not an overlay" <<<"$last_err"
+check "one line on stderr" [ "$(printf '%s\n' "$last_err" | wc -l)" -eq 1 ]
+check "both mounts and the utab line stay" bash -c "[ '$(stack)' = 'overlay tmpfs ' ] && [ -n '$utab_before' ] && [ \"\$(grep 'TARGET=$WORK/m ' '$LIBMOUNT_UTAB')\" = '$utab_before' ]"
+expect_rc "with -l: exit 0" 0 "$UMOUNT_HELPER" -l "$WORK/m"
+check "with -l: the tmpfs went, the overlay and its utab line stay" bash -c "[ '$(stack)' = 'overlay ' ] && [ \"\$(grep 'TARGET=$WORK/m ' '$LIBMOUNT_UTAB')\" = '$utab_before' ]"
+expect_rc "then the overlay unmounts" 0 "$UMOUNT_HELPER" "$WORK/m"
+check "nothing left at $WORK/m, nor in utab" bash -c "[ -z '$(stack)' ] && ! grep -q 'TARGET=$WORK/m ' '$LIBMOUNT_UTAB'"
 
 assert_clean "umount" "$TMPB"
 done_testing

@@ -107,8 +107,8 @@ for where in after before; do
 	run umount -v "$WORK/m"
 	check "[$where] umount(8) exit 0 ($last_rc)" [ "$last_rc" -eq 0 ]
 	check "[$where] unmounted" unmounted
-	check "[$where] the live line's default held: the mountpoint was removed and recreated" \
-		grep -q "removed and recreated $WORK/m" <<<"$last_err"
+	check "[$where] the live line's default held: the mountpoint was replaced by a fresh copy" \
+		grep -q "replaced $WORK/m by a fresh copy" <<<"$last_err"
 	check "[$where] cfs.rmdir=no of the stale line was not obeyed" bash -c "! grep -q 'as cfs.rmdir=no asked' <<<\"\$1\"" _ "$last_err"
 	check "[$where] cfs.tmpdir of the stale line was not cleaned" bash -c "! grep -q 'in $WORK/bogus' <<<\"\$1\"" _ "$last_err"
 	check "[$where] -v names the stale line dropped" grep -q "dropped a stale line of $WORK/m .*cfs.tmpdir=$WORK/bogus" <<<"$last_err"
