@@ -38,7 +38,7 @@ nlines() { grep -c -- "$2" <<<"$1"; }
 # The reproduction is only one where umount(8) really passes -n: look once.
 if command -v strace >/dev/null; then
 	mount -t cfsoverlay overlay "$WORK/m" -o "lowerdir=$LOWER"
-	strace -f -qq -e trace=execve -o "$WORK/strace.out" umount "$WORK/notmnt" "$WORK/m" 2>/dev/null
+	strace -f -qq -s 4096 -e trace=execve -o "$WORK/strace.out" umount "$WORK/notmnt" "$WORK/m" 2>/dev/null
 	if grep -q "umount.cfsoverlay\", \"$WORK/m\".*\"-n\"" "$WORK/strace.out"; then
 		ok "umount(8) passes -n for the argument after a failed one (the reproduction holds)"
 	else
