@@ -141,9 +141,59 @@ static int config_data(int fs_fd, const struct cfs_mount_opts *o, struct cfs_err
 	return 0;
 }
 
-/* Tries the new mount API.  -EOPNOTSUPP (with e untouched) means the kernel
- * lacks what this path needs and the caller may fall back to mount(2). */
-static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
+/* Why fsopen() failed: only ENOSYS and ENODEV mean the kernel lacks something;
+ * EPERM or EACCES mean a policy (seccomp, an LSM) forbids it, which mount(2)
+ * may still get past.  Fills why and returns -EOPNOTSUPP for those; anything
+ * else (ENOMEM, EMFILE...) is a failure of its own, in e. */
+static int fsopen_failed(int err, struct cfs_error *why, struct cfs_error *e)
+{
+	switch (err) {
+	case -ENOSYS:
+		cfs_fail(why, CFS_STAGE_MOUNT, err, "cfs.api=new: cannot open an overlay context");
+		cfs_hint(
+			why,
+			"kernel lacks fsopen, the new mount API: needs Linux 5.2, and 6.15 for overlay layers as fds");
+		break;
+	case -ENODEV:
+		cfs_fail(why, CFS_STAGE_MOUNT, err, "cfs.api=new: cannot open an overlay context");
+		cfs_hint(why, "kernel lacks the overlay filesystem");
+		break;
+	case -EPERM:
+	case -EACCES:
+		cfs_fail(why, CFS_STAGE_MOUNT, err, "cfs.api=new: cannot open an overlay context");
+		cfs_hint(why,
+			 "a seccomp or LSM policy forbids fsopen; cfs.api=legacy uses mount(2)");
+		break;
+	default:
+		return cfs_fail(e, CFS_STAGE_SETUP, err, "cannot open an overlay context (fsopen)");
+	}
+	verbose("fsopen(overlay): %s: the new mount API is not available", strerror(-err));
+	return -EOPNOTSUPP;
+}
+
+/* The first layer fd refused: which part of "layers as fds" the kernel lacks. */
+static int layer_fd_refused(int err, const char *path, struct cfs_error *why)
+{
+	cfs_fail(why, CFS_STAGE_MOUNT, err, "cfs.api=new: overlay refuses layer %s as an fd", path);
+	if (err == -EOPNOTSUPP)
+		/* Before 6.5, overlay sits on the legacy fs context wrapper,
+		 * which takes string options only. */
+		cfs_hint(
+			why,
+			"kernel lacks overlay on the new mount API: needs Linux 6.5, and 6.15 for layers as fds");
+	else
+		/* lowerdir+ came in 6.7/6.8 as a string, as an fd in 6.13,
+		 * O_PATH fds and detached (idmapped) mounts as layers in 6.15. */
+		cfs_hint(why, "kernel lacks overlay layers passed as fds: needs Linux 6.15");
+	verbose("kernel refuses layers passed as fds (%s): using mount(2)", strerror(-err));
+	return -EOPNOTSUPP;
+}
+
+/* Tries the new mount API.  -EOPNOTSUPP with why filled (and e untouched)
+ * means the kernel cannot serve this path and the caller may fall back to
+ * mount(2); any other failure is in e. */
+static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *why,
+			 struct cfs_error *e)
 {
 	const struct cfs_mount_opts *o = req->opts;
 	struct lower_config cfg = { .userns_fd = req->userns_fd,
@@ -155,10 +205,8 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 	int r;
 
 	fs_fd = fsopen("overlay", FSOPEN_CLOEXEC);
-	if (fs_fd < 0) {
-		verbose("fsopen(overlay): %m: the new mount API is not available");
-		return -EOPNOTSUPP;
-	}
+	if (fs_fd < 0)
+		return fsopen_failed(negerrno(), why, e);
 	verbose("strategy: new (fsopen, fsconfig lowerdir+ by fd, fsmount, move_mount)");
 	r = lowers_prepare(req->layers, &cfg, &lowers, e);
 	if (r < 0)
@@ -174,11 +222,9 @@ static int mount_new_api(const struct cfs_overlay_req *req, struct cfs_error *e)
 		if (fsconfig(fs_fd, FSCONFIG_SET_FD, key, NULL, lowers.v[i].fd) == 0)
 			continue;
 		r = negerrno();
-		if (i == 0 && (r == -EINVAL || r == -EBADF)) {
-			/* Layers as fds arrived in 6.13, detached mounts as layers in 6.15. */
+		if (i == 0 && (r == -EINVAL || r == -EBADF || r == -EOPNOTSUPP)) {
 			cfs_hint_fs_log(NULL, fs_fd);
-			verbose("kernel refuses layers passed as fds: using mount(2)");
-			r = -EOPNOTSUPP;
+			r = layer_fd_refused(r, lowers.v[i].path, why);
 			goto out;
 		}
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "lowerdir %s", lowers.v[i].path);
@@ -253,9 +299,18 @@ static void *chdir_mount_thread(void *arg)
 	struct chdir_mount *m = arg;
 
 	m->err = 0;
-	if (unshare(CLONE_FS) < 0 || chdir(m->dir) < 0 ||
-	    mount(m->source, m->target, "overlay", m->flags, m->data) < 0)
+	if (unshare(CLONE_FS) < 0) {
 		m->err = negerrno();
+		return NULL;
+	}
+	if (chdir(m->dir) < 0 || mount(m->source, m->target, "overlay", m->flags, m->data) < 0)
+		m->err = negerrno();
+	/* The cwd must leave the temp layers before the thread ends: do_exit()
+	 * clears the tid that pthread_join() waits for (mm_release) before it
+	 * drops the fs_struct (exit_fs), so the joiner's umount of a temp layer
+	 * could still find it busy (EBUSY, seen on 6.1 with 500 layers). */
+	if (chdir("/") < 0)
+		verbose("leaving %s: %m, ignoring", m->dir);
 	return NULL;
 }
 
@@ -507,15 +562,19 @@ int overlay_mount(const struct cfs_overlay_req *req, const char **ret_strategy, 
 	int r;
 
 	if (req->opts->api != CFS_API_LEGACY) {
-		r = mount_new_api(req, e);
-		if (r != -EOPNOTSUPP) {
+		struct cfs_error why = { 0 };
+
+		r = mount_new_api(req, &why, e);
+		if (!cfs_failed(&why)) {
 			*ret_strategy = "new";
 			return r;
 		}
-		if (req->opts->api == CFS_API_NEW)
-			return cfs_fail(
-				e, CFS_STAGE_MOUNT, -EOPNOTSUPP,
-				"cfs.api=new: the kernel cannot mount overlay with layers as fds (needs Linux 6.15)");
+		if (req->opts->api == CFS_API_NEW) {
+			*e = why;
+			return r;
+		}
+		/* Only the strategy that ran last may explain a failure. */
+		memset(e, 0, sizeof(*e));
 	}
 	verbose("strategy: legacy (mount(2))");
 	*ret_strategy = "legacy";

@@ -221,3 +221,102 @@ mklayers_image() {
 		LOWER=$(lowerdir_of "$n" "$dir")
 	fi
 }
+
+# Kernel feature probes.  Each makes small real mounts once per script (the
+# answer is cached) and returns 0 when the feature is there, or 1 with the
+# reason in $PROBE_REASON, for skip.  Tests skip on these answers, never on
+# a version number.  Where the helper itself is what is probed, only its own
+# "kernel lacks"/"does not support" answers count as missing: any other
+# failure lets the test run, and fail where it can be seen.
+declare -A PROBE_RC=() PROBE_WHY=()
+PROBE_REASON=
+DATAONLY_OPT=
+probe_cached() { # probe_cached KEY FUNCTION ARGS...: runs FUNCTION once per KEY
+	local key=$1
+	shift
+	if [ -z "${PROBE_RC[$key]:-}" ]; then
+		probe_why=
+		"$@"
+		PROBE_RC[$key]=$?
+		PROBE_WHY[$key]=$probe_why
+	fi
+	PROBE_REASON=${PROBE_WHY[$key]}
+	return "${PROBE_RC[$key]}"
+}
+# probe_dir: a fresh directory for a probe under WORK (cleaned up with it).
+probe_dir() { mktemp -d "$WORK/.probe.XXXXXX"; }
+probe_done() { # probe_done DIR: unmounts what a probe left and removes DIR
+	local m
+	findmnt -rn -o TARGET | grep -F "$1/" | sort -r | while read -r m; do umount "$m"; done
+	rm -rf --one-file-system "$1"
+}
+# The hint in parentheses at the end of a helper's message, or the message.
+probe_hint() { sed -n 's/.*(\([^()]*\))$/\1/p; t; p' <<<"$1" | head -1; }
+
+_probe_layer_fds() { # [idmapped]
+	local d err rc id=
+	d=$(probe_dir) || return 0
+	mkdir "$d/a" "$d/b" "$d/m"
+	[ "${1:-}" = idmapped ] && id=",uidmap=0:100000:65536,gidmap=0:100000:65536"
+	err=$("$MOUNT_HELPER" -n overlay "$d/m" -o "lowerdir=$d/a:$d/b,cfs.api=new$id" 2>&1)
+	rc=$?
+	probe_done "$d"
+	if [ "$rc" -ne 0 ] && grep -q "kernel lacks" <<<"$err"; then
+		probe_why="cfs.api=new unavailable: $(probe_hint "$err")"
+		return 1
+	fi
+	return 0
+}
+# probe_new_api_layer_fds [idmapped]: overlay takes layers (idmapped ones) as
+# fds, which the new strategy needs (6.15; detached idmapped mounts too).
+probe_new_api_layer_fds() { probe_cached "layer_fds${1:-}" _probe_layer_fds "${1:-}"; }
+
+_probe_data_only() {
+	local d
+	d=$(probe_dir) || return 0
+	mkdir "$d/a" "$d/b" "$d/c" "$d/m"
+	if mount -t overlay overlay -o "lowerdir=$d/a:$d/b::$d/c" "$d/m" 2>/dev/null; then
+		DATAONLY_OPT=
+	elif mount -t overlay overlay -o "lowerdir=$d/a:$d/b::$d/c,metacopy=on" "$d/m" 2>/dev/null; then
+		DATAONLY_OPT=,metacopy=on
+	else
+		probe_why="overlay on this kernel refuses data-only layers (lowerdir=A:B::C), with metacopy=on too"
+	fi
+	probe_done "$d"
+	[ -z "$probe_why" ]
+}
+# probe_data_only_layers: overlay takes data-only layers (A:B::C); when it
+# does only with metacopy=on (a kernel built without metacopy by default, as
+# Debian's 6.12), $DATAONLY_OPT is ",metacopy=on" for the tests to append.
+probe_data_only_layers() { probe_cached data_only _probe_data_only; }
+
+_probe_idmap_fs() { # TYPE
+	local type=$1 d err rc
+	d=$(probe_dir) || return 0
+	mkdir "$d/src" "$d/fs" "$d/m"
+	echo probe >"$d/src/f"
+	case $type in
+	tmpfs) mount -t tmpfs -o size=1m tmpfs "$d/fs" ;;
+	squashfs) mksquashfs "$d/src" "$d/img" -quiet -noappend >/dev/null 2>&1 &&
+		mount -o loop,ro "$d/img" "$d/fs" ;;
+	erofs) mkfs.erofs --quiet "$d/img" "$d/src" >/dev/null 2>&1 && mount -o loop,ro "$d/img" "$d/fs" ;;
+	ext4) truncate -s 8M "$d/img" && mkfs.ext4 -q -d "$d/src" "$d/img" >/dev/null 2>&1 &&
+		mount -o loop,ro "$d/img" "$d/fs" ;;
+	*) false ;;
+	esac 2>/dev/null || {
+		# no tool or no loop device: the tests that need them say so themselves
+		probe_done "$d"
+		return 0
+	}
+	err=$("$MOUNT_HELPER" -n "$d/fs" "$d/m" -o "bind,uidmap=0:100000:65536,gidmap=0:100000:65536" 2>&1)
+	rc=$?
+	probe_done "$d"
+	if [ "$rc" -ne 0 ] && grep -q "does not support idmapped mounts" <<<"$err"; then
+		probe_why="$type cannot be idmapped on this kernel"
+		return 1
+	fi
+	return 0
+}
+# probe_idmap_fs TYPE: a TYPE filesystem (tmpfs, squashfs, erofs, ext4) can
+# be idmapped here (tmpfs from 6.3; squashfs later than 6.1).
+probe_idmap_fs() { probe_cached "idmap_$1" _probe_idmap_fs "$1"; }
