@@ -68,14 +68,15 @@ int bind_mount(const char *source, const char *target, int target_fd, unsigned l
 	unsigned long per_mount = flags & MS_PER_MOUNT;
 	_cleanup_close_ int top_fd = -EBADF;
 	char proc[PATHFD_PROC_MAX], top[PATHFD_PROC_MAX];
+	const char *target_name, *top_name;
 	unsigned long locked;
 	struct statvfs sv;
 	int r;
 
 	if (userns_fd >= 0)
 		return bind_idmapped(source, target, target_fd, flags, userns_fd, e);
-	pathfd_proc_path(target_fd, proc);
-	if (mount(source, proc, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
+	target_name = pathfd_name(target_fd, target, proc);
+	if (mount(source, target_name, NULL, MS_BIND | (flags & MS_REC), NULL) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot bind %s at %s", source,
 				target);
 	verbose("bind of %s at %s", source, target);
@@ -93,7 +94,7 @@ int bind_mount(const char *source, const char *target, int target_fd, unsigned l
 		r = cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot find the bind at %s", target);
 	if (r < 0)
 		goto undo;
-	pathfd_proc_path(top_fd, top);
+	top_name = pathfd_name(top_fd, target, top);
 	/* A bind ignores flags: they take a remount, which must keep the flags the
 	 * kernel locked on the source or it fails with EPERM. */
 	if (fstatvfs(top_fd, &sv) < 0) {
@@ -103,7 +104,7 @@ int bind_mount(const char *source, const char *target, int target_fd, unsigned l
 	locked = bind_locked_flags(sv.f_flag);
 	if (per_mount & MS_ATIME_MASK) /* an asked-for atime mode replaces the source's */
 		locked &= ~(unsigned long)MS_ATIME_MASK;
-	if (mount(NULL, top, NULL, MS_REMOUNT | MS_BIND | per_mount | locked, NULL) < 0) {
+	if (mount(NULL, top_name, NULL, MS_REMOUNT | MS_BIND | per_mount | locked, NULL) < 0) {
 		r = cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot apply flags to bind at %s",
 			     target);
 		goto undo;
@@ -114,6 +115,6 @@ undo:
 	 * one just made, wherever the path leads now.  top_fd would keep it busy. */
 	if (top_fd >= 0)
 		close(TAKE_FD(top_fd));
-	(void)umount2(proc, (flags & MS_REC) ? MNT_DETACH : 0);
+	(void)umount2(target_name, (flags & MS_REC) ? MNT_DETACH : 0);
 	return r;
 }

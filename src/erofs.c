@@ -32,6 +32,9 @@ static int config_source(int fs_fd, int image_fd)
 		source_fd_refused = true;
 		cfs_hint_fs_log(NULL, fs_fd);
 	}
+	/* No /proc/self here (-N into a container): "not here", a loop device. */
+	if (!pathfd_proc_available())
+		return -EOPNOTSUPP;
 	pathfd_proc_path(image_fd, src);
 	return fsconfig(fs_fd, FSCONFIG_SET_STRING, "source", src, 0) < 0 ? negerrno() : 0;
 }

@@ -290,8 +290,7 @@ static int do_remount(const struct cfs_mount_args *a, int target_fd, const struc
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_INTERNAL, r, "cannot build options");
 	/* Overlay ignores data on a mount(2) remount; flags are what changes. */
-	pathfd_proc_path(target_fd, proc);
-	if (mount(a->source, proc, NULL, o->flags, data) < 0)
+	if (mount(a->source, pathfd_name(target_fd, a->target, proc), NULL, o->flags, data) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot remount %s", a->target);
 	verbose("remounted %s with flags %#lx", a->target, o->flags);
 	return 0;
@@ -315,8 +314,7 @@ static int apply_propagation(const char *target, int top_fd, unsigned long propa
 
 	if (!propagation)
 		return 0;
-	pathfd_proc_path(top_fd, proc);
-	if (mount(NULL, proc, NULL, propagation, NULL) < 0)
+	if (mount(NULL, pathfd_name(top_fd, target, proc), NULL, propagation, NULL) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "cannot change propagation of %s",
 				target);
 	verbose("propagation %#lx on %s", propagation, target);
@@ -475,8 +473,7 @@ out:
 		 * made here, wherever the path leads now.  top_fd would keep it busy. */
 		if (top_fd >= 0)
 			close(TAKE_FD(top_fd));
-		pathfd_proc_path(target_fd, proc);
-		if (umount2(proc, 0) < 0)
+		if (umount2(pathfd_name(target_fd, a->target, proc), 0) < 0)
 			verbose("cannot undo the mount of %s: %m", a->target);
 		else if (recorded) {
 			struct cfs_error ignored = { 0 };

@@ -525,8 +525,8 @@ again:
 	r = interrupt_check(e);
 	if (r < 0)
 		goto out;
-	pathfd_proc_path(req->target_fd, target);
-	r = mount2_in(dir, req->source, target, flags, data);
+	r = mount2_in(dir, req->source, pathfd_name(req->target_fd, req->target, target), flags,
+		      data);
 	if (r < 0) {
 		*ret_refused = true;
 		cfs_fail(e, CFS_STAGE_MOUNT, r, "cannot mount overlay on %s", req->target);

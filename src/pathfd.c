@@ -126,6 +126,25 @@ void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX])
 	snprintf(buf, PATHFD_PROC_MAX, "/proc/self/fd/%d", fd);
 }
 
+bool pathfd_proc_available(void)
+{
+	static int available = -1;
+
+	/* Asked after -N has entered the namespace, and nothing changes /proc
+	 * there during a run. */
+	if (available < 0)
+		available = access("/proc/self/fd", F_OK) == 0;
+	return available;
+}
+
+const char *pathfd_name(int fd, const char *path, char buf[PATHFD_PROC_MAX])
+{
+	if (!pathfd_proc_available())
+		return path;
+	pathfd_proc_path(fd, buf);
+	return buf;
+}
+
 static int same_inode(int a, int b)
 {
 	struct stat sa, sb;

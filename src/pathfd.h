@@ -45,6 +45,16 @@ int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_un
 #define PATHFD_PROC_MAX 32
 void pathfd_proc_path(int fd, char buf[PATHFD_PROC_MAX]);
 
+/* Whether /proc/self/fd exists in this mount namespace: not after -N into a
+ * container whose /proc belongs to a pid namespace the helper is not in. */
+bool pathfd_proc_available(void);
+
+/* The name of fd for mount(2) and umount2(): /proc/self/fd/N in buf, or where
+ * that does not exist, path, the name fd was opened by; the caller then
+ * checks afterwards where the mount went (pathfd_mount_on), or path is one
+ * only root can change (the temp location). */
+const char *pathfd_name(int fd, const char *path, char buf[PATHFD_PROC_MAX]);
+
 /* "/proc/self/fd/N/NAME": name in the directory fd, for calls that take only
  * a path.  umount2() needs it: an fd open on a mount makes that mount busy,
  * one on its parent does not.  -ENAMETOOLONG when name is no single name. */

@@ -166,9 +166,10 @@ static int prepare_base(const char *base, int *ret_fd, struct cfs_error *e)
 	if (r < 0)
 		return cfs_fail(e, CFS_STAGE_SETUP, r, "cannot find the mount of %s", base);
 	if (shared) {
+		const char *name_of_fd = pathfd_name(fd, base, proc);
+
 		verbose("temp location %s propagates: making it a private mount", base);
-		pathfd_proc_path(fd, proc);
-		if (!is_root && mount(proc, proc, NULL, MS_BIND, NULL) < 0)
+		if (!is_root && mount(name_of_fd, name_of_fd, NULL, MS_BIND, NULL) < 0)
 			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(),
 					"cannot bind temp location %s", base);
 	}
@@ -182,8 +183,7 @@ static int prepare_base(const char *base, int *ret_fd, struct cfs_error *e)
 				"refusing temp location %s: it was replaced while it was checked",
 				base);
 	if (shared) {
-		pathfd_proc_path(top, proc);
-		if (mount(NULL, proc, NULL, MS_PRIVATE, NULL) < 0)
+		if (mount(NULL, pathfd_name(top, base, proc), NULL, MS_PRIVATE, NULL) < 0)
 			return cfs_fail(e, CFS_STAGE_SETUP, negerrno(),
 					"cannot make %s a private mount", base);
 	}

@@ -100,12 +100,14 @@ static void clean_tmpdir(const char *base)
 		verbose("removed %d stale temp director%s in %s", r, r == 1 ? "y" : "ies", base);
 }
 
-/* Unmounting a mount stacked on the overlay and then forgetting the overlay's
- * utab line would leave the overlay mounted with no record: only an overlay
- * is unmounted unless -f or -l asks for the top mount anyway.  *ret_ours
- * tells which it is. */
-static int check_top(int fd, const char *target, const struct cfs_umount_args *a, bool *ret_ours,
-		     struct cfs_error *e)
+/* Unmounting a mount stacked on ours would leave ours mounted under it, its
+ * directory busy: the top mount is unmounted when it is an overlay, the
+ * mount of the utab line found for it (line: an idmapped bind), or when no
+ * line of ours for the target belongs to a mount below it (a bind made with
+ * -n), unless -f or -l asks for the top mount anyway.  *ret_ours tells which
+ * it is. */
+static int check_top(int fd, const char *target, const char *line, const struct cfs_umount_args *a,
+		     bool *ret_ours, struct cfs_error *e)
 {
 	_cleanup_free_ char *type = NULL, *source = NULL;
 	struct statfs sfs;
@@ -113,7 +115,8 @@ static int check_top(int fd, const char *target, const struct cfs_umount_args *a
 
 	if (fstatfs(fd, &sfs) < 0)
 		return cfs_fail(e, CFS_STAGE_MOUNT, negerrno(), "%s", target);
-	*ret_ours = sfs.f_type == OVERLAYFS_SUPER_MAGIC;
+	*ret_ours =
+		sfs.f_type == OVERLAYFS_SUPER_MAGIC || line || utab_has_line_of_ours(target) <= 0;
 	if (*ret_ours)
 		return 0;
 	r = mountpoint_describe(fd, &type, &source);
@@ -208,9 +211,6 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 		return cfs_fail(e, CFS_STAGE_MOUNT, r, "%s", target);
 	if (!mounted)
 		return cfs_fail(e, CFS_STAGE_MOUNT, 0, "%s: not mounted", target);
-	r = check_top(fd, target, a, &ours, e);
-	if (r < 0)
-		return r;
 	/* Read before the entry goes: what the mount asked of its umount. */
 	r = utab_get_attrs(target, &attrs, &line);
 	if (r >= 0)
@@ -218,6 +218,9 @@ int cfs_umount(const struct cfs_umount_args *a, struct cfs_error *e)
 	if (r < 0)
 		verbose("cannot read the utab attributes of %s: %s, using the defaults", target,
 			strerror(-r));
+	r = check_top(fd, target, line, a, &ours, e);
+	if (r < 0)
+		return r;
 
 	/* The fd would make the mount busy.  Nobody can rename a mountpoint in
 	 * our namespace (EBUSY), so name in the parent still leads to it. */

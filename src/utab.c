@@ -669,6 +669,19 @@ int utab_remove(const char *target, const char *line, bool only_line, struct cfs
 	return utab_rewrite(utab_path(), &c, what, e);
 }
 
+int utab_has_line_of_ours(const char *target)
+{
+	_cleanup_(utab_file_free) struct utab_file u = { 0 };
+	int r = utab_file_read(utab_path(), &u);
+
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < u.n; i++)
+		if (on_target(&u.v[i], target) && is_ours(&u.v[i]))
+			return 1;
+	return 0;
+}
+
 int utab_get_attrs(const char *target, char **ret_attrs, char **ret_line)
 {
 	_cleanup_(utab_file_free) struct utab_file u = { 0 };

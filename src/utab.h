@@ -17,6 +17,9 @@
  * that no other mount matches are dropped first, under the same lock. */
 int utab_add(const char *source, const char *target, unsigned long mountflags,
 	     const char *user_opts, const char *attrs, struct cfs_error *e);
+/* 1 when utab holds a helper=cfsoverlay line for TARGET, whatever mount it
+ * belongs to, 0 when none, < 0 when utab cannot be read. */
+int utab_has_line_of_ours(const char *target);
 /* The ATTRS of the line of the mount on TARGET (NULL when it has none) and the
  * line itself (NULL when there is none), for utab_remove after the unmount. */
 int utab_get_attrs(const char *target, char **ret_attrs, char **ret_line);
