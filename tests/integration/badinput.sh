@@ -282,7 +282,11 @@ else
 fi
 if [ -n "$HAVE_EROFS" ]; then
 	bad "erofs image, then a missing layer" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$WORK/nope,$UW"
-	bad "erofs image, kernel rejects index=bogus (new)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,cfs.api=new"
+	if probe_new_api_layer_fds; then
+		bad "erofs image, kernel rejects index=bogus (new)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,cfs.api=new"
+	else
+		skip_case "erofs image, kernel rejects index=bogus (new)" "$probe_why"
+	fi
 	bad "erofs image, then a missing layer (legacy)" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$WORK/nope,$UW,$LEGACY"
 	bad "erofs image, kernel rejects index=bogus (legacy)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,$LEGACY"
 	bad "erofs image idmapped, kernel rejects index=bogus (legacy)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,$IDM,$LEGACY"
@@ -295,9 +299,15 @@ else
 fi
 
 # --- overlay options the kernel rejects ------------------------------------------
-bad "index=bogus (new)" 32 "index=bogus" "${M[@]}" -o "$FULL,index=bogus,cfs.api=new"
-bad "redirect_dir=bogus (new)" 32 "redirect_dir" "${M[@]}" -o "$FULL,redirect_dir=bogus,cfs.api=new"
-bad "unknown overlay option (new)" 32 "bogusopt" "${M[@]}" -o "$FULL,bogusopt=1,cfs.api=new"
+if probe_new_api_layer_fds; then
+	bad "index=bogus (new)" 32 "index=bogus" "${M[@]}" -o "$FULL,index=bogus,cfs.api=new"
+	bad "redirect_dir=bogus (new)" 32 "redirect_dir" "${M[@]}" -o "$FULL,redirect_dir=bogus,cfs.api=new"
+	bad "unknown overlay option (new)" 32 "bogusopt" "${M[@]}" -o "$FULL,bogusopt=1,cfs.api=new"
+else
+	for c in "index=bogus (new)" "redirect_dir=bogus (new)" "unknown overlay option (new)"; do
+		skip_case "$c" "$probe_why"
+	done
+fi
 bad "index=bogus, idmapped (legacy)" 32 "index=bogus" "${M[@]}" -o "$FULL,index=bogus,$IDM,$LEGACY"
 bad "redirect_dir=bogus (legacy)" 32 "redirect_dir" "${M[@]}" -o "$FULL,redirect_dir=bogus,$LEGACY"
 bad "unknown overlay option (legacy)" 32 "bogusopt" "${M[@]}" -o "$FULL,bogusopt=1,$LEGACY"
