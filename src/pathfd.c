@@ -13,6 +13,28 @@
 #include "pathfd.h"
 #include "util.h"
 
+int pathfd_next_component(const char **p, char name[NAME_MAX + 1], const char **ret_start)
+{
+	const char *s = *p + strspn(*p, "/");
+	size_t len = strcspn(s, "/");
+
+	if (!len)
+		return 0;
+	if (len > NAME_MAX)
+		return -ENAMETOOLONG;
+	memcpy(name, s, len);
+	name[len] = '\0';
+	if (ret_start)
+		*ret_start = s;
+	*p = s + len;
+	return 1;
+}
+
+bool pathfd_at_end(const char *p)
+{
+	return !p[strspn(p, "/")];
+}
+
 /* Kernels or seccomp policies without openat2 (Linux < 5.6, valgrind 3.19):
  * the same rule, one component at a time. */
 static int walk_nofollow(const char *path, int flags, int *ret_fd)
@@ -25,31 +47,26 @@ static int walk_nofollow(const char *path, int flags, int *ret_fd)
 		return negerrno();
 	for (;;) {
 		char name[NAME_MAX + 1];
-		size_t len;
-		int fd;
+		bool last;
+		int fd, r;
 
-		while (*p == '/')
-			p++;
-		if (!*p)
+		r = pathfd_next_component(&p, name, NULL);
+		if (r <= 0) {
+			if (r < 0)
+				return r;
 			break;
-		len = strcspn(p, "/");
-		if (len > NAME_MAX)
-			return -ENAMETOOLONG;
-		memcpy(name, p, len);
-		name[len] = '\0';
-		p += len;
-		while (*p == '/')
-			p++;
+		}
+		last = pathfd_at_end(p);
 		/* A canonical path has no dot components; a ".." could climb out. */
 		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			return -EINVAL;
 		fd = openat(dfd, name,
-			    O_PATH | O_NOFOLLOW | O_CLOEXEC | (*p ? O_DIRECTORY : flags));
+			    O_PATH | O_NOFOLLOW | O_CLOEXEC | (last ? flags : O_DIRECTORY));
 		if (fd < 0)
 			return negerrno();
 		close(dfd);
 		dfd = fd;
-		if (!*p) {
+		if (last) {
 			struct stat st;
 
 			/* O_PATH | O_NOFOLLOW opens a symlink itself. */
@@ -230,7 +247,7 @@ int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_un
 {
 	_cleanup_free_ char *canon = NULL, *rest = NULL;
 	_cleanup_close_ int dfd = -EBADF;
-	const char *p;
+	const char *p, *start;
 	int links = 0, r;
 
 	if (path[0] == '/')
@@ -251,16 +268,13 @@ int pathfd_resolve(const char *path, char **ret_path, int *ret_fd, char **ret_un
 		size_t len;
 		ssize_t n;
 
-		while (*p == '/')
-			p++;
-		if (!*p)
+		r = pathfd_next_component(&p, name, &start);
+		if (r <= 0) {
+			if (r < 0)
+				return r;
 			break;
-		len = strcspn(p, "/");
-		if (len > NAME_MAX)
-			return -ENAMETOOLONG;
-		memcpy(name, p, len);
-		name[len] = '\0';
-		p += len;
+		}
+		len = (size_t)(p - start);
 		if (!strcmp(name, "."))
 			continue;
 		if (!strcmp(name, "..")) {

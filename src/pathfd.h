@@ -11,6 +11,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* Path components, one at a time: skips the slashes before the next one,
+ * copies it into name, points *ret_start at it in the path and moves *p just
+ * past it.  1, or 0 when no component is left, or -ENAMETOOLONG. */
+int pathfd_next_component(const char **p, char name[NAME_MAX + 1], const char **ret_start);
+/* Whether only slashes are left of p: the component just taken was the last. */
+bool pathfd_at_end(const char *p);
+
 /* Opens the absolute path with no symlink in any component (ELOOP when there is
  * one), O_PATH | O_CLOEXEC | extra_flags (e.g. O_DIRECTORY). */
 int pathfd_open(const char *path, int extra_flags, int *ret_fd);

@@ -60,21 +60,14 @@ static int open_base(const char *base, bool create, int *ret_fd, int *ret_parent
 				base, why);
 	for (;;) {
 		char comp[NAME_MAX + 1];
-		size_t len;
 		bool last;
+		int r = pathfd_next_component(&p, comp, &name);
 
-		while (*p == '/')
-			p++;
-		if (!*p)
+		if (r == -ENAMETOOLONG)
+			return cfs_fail(e, CFS_STAGE_USAGE, r, "cfs.tmpdir=%s", base);
+		if (r == 0)
 			break;
-		len = strcspn(p, "/");
-		if (len > NAME_MAX)
-			return cfs_fail(e, CFS_STAGE_USAGE, -ENAMETOOLONG, "cfs.tmpdir=%s", base);
-		memcpy(comp, p, len);
-		comp[len] = '\0';
-		name = p;
-		p += len;
-		last = !p[strspn(p, "/")];
+		last = pathfd_at_end(p);
 		if (!strcmp(comp, ".") || !strcmp(comp, ".."))
 			return cfs_fail(e, CFS_STAGE_USAGE, 0,
 					"cfs.tmpdir=%s: must not contain . or .. components", base);
