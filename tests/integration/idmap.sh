@@ -187,7 +187,7 @@ for api in new legacy; do
 			mount -t tmpfs -o size=1m,mode=0755 tmpfs shb && mount --make-shared shb
 			mkdir -m 0700 shb/base
 			expect_rc "[$api] without statmount(2): temp location on a shared mount" 0 \
-				"$CFS_BUILDDIR/tests/without_statmount" "$MOUNT_HELPER" -v overlay "$WORK/m" \
+				"$CFS_BUILDDIR/tests/with_enosys" 457 "$MOUNT_HELPER" -v overlay "$WORK/m" \
 				-o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
 			check "[$api] without statmount(2): made private, as mountinfo showed it shared" \
 				grep -q "temp location $WORK/shb/base propagates: making it a private mount" <<<"$last_err"
@@ -196,7 +196,7 @@ for api in new legacy; do
 			is_owner "[$api] without statmount(2): layers idmapped" m/root0 100000:100000
 			expect_rc "[$api] umount (without statmount(2))" 0 "$UMOUNT_HELPER" "$WORK/m"
 			expect_rc "[$api] without statmount(2): a second mount finds it private" 0 \
-				"$CFS_BUILDDIR/tests/without_statmount" "$MOUNT_HELPER" -v overlay "$WORK/m" \
+				"$CFS_BUILDDIR/tests/with_enosys" 457 "$MOUNT_HELPER" -v overlay "$WORK/m" \
 				-o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
 			check "[$api] without statmount(2): nothing to make private the second time" \
 				bash -c '! grep -q "propagates" <<<"$1"' _ "$last_err"
