@@ -285,7 +285,7 @@ if [ -n "$HAVE_EROFS" ]; then
 	if probe_new_api_layer_fds; then
 		bad "erofs image, kernel rejects index=bogus (new)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,cfs.api=new"
 	else
-		skip_case "erofs image, kernel rejects index=bogus (new)" "$probe_why"
+		skip_case "erofs image, kernel rejects index=bogus (new)" "$PROBE_REASON"
 	fi
 	bad "erofs image, then a missing layer (legacy)" 32 "$WORK/nope" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$WORK/nope,$UW,$LEGACY"
 	bad "erofs image, kernel rejects index=bogus (legacy)" 32 "index=bogus" "${M[@]}" -o "lowerdir=$LOW/img/good.erofs:$L1,$UW,index=bogus,$LEGACY"
@@ -305,7 +305,7 @@ if probe_new_api_layer_fds; then
 	bad "unknown overlay option (new)" 32 "bogusopt" "${M[@]}" -o "$FULL,bogusopt=1,cfs.api=new"
 else
 	for c in "index=bogus (new)" "redirect_dir=bogus (new)" "unknown overlay option (new)"; do
-		skip_case "$c" "$probe_why"
+		skip_case "$c" "$PROBE_REASON"
 	done
 fi
 bad "index=bogus, idmapped (legacy)" 32 "index=bogus" "${M[@]}" -o "$FULL,index=bogus,$IDM,$LEGACY"

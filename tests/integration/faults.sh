@@ -58,11 +58,20 @@ points() {
 }
 
 LOWERS_SUM=$(tree_sum "$WORK/L")
+# The new strategy needs overlay to take idmapped layers as fds (6.15+).
+NEW_WHY=
+probe_new_api_layer_fds idmapped || NEW_WHY=$PROBE_REASON
+# why_not API DEFAULT: why API has nothing to test.
+why_not() { if [ "$1" = new ] && [ -n "$NEW_WHY" ]; then echo "$NEW_WHY"; else echo "$2"; fi; }
 
 declare -A OPTS POINTS
 REF_VIEW=
 for api in new legacy; do
 	OPTS[$api]=$(opts "$api")
+	if [ "$api" = new ] && [ -n "$NEW_WHY" ]; then
+		skip "[new] reference mount of $N idmapped layers" "$NEW_WHY"
+		continue
+	fi
 	if "$MOUNT_HELPER" overlay "$WORK/m" -o "${OPTS[$api]}"; then
 		[ -z "$REF_VIEW" ] && REF_VIEW=$(view_sum "$WORK/m") && REF_COUNT=$(ls "$WORK/m" | wc -l)
 		"$UMOUNT_HELPER" "$WORK/m"
@@ -80,7 +89,7 @@ check "full view has all $N layers (${REF_COUNT:-0} entries)" [ "${REF_COUNT:-0}
 # --- SIGKILL ------------------------------------------------------------------
 faults=0
 for api in new legacy; do
-	[ -n "${POINTS[$api]:-}" ] || { skip "[$api] SIGKILL" "the reference mount failed"; continue; }
+	[ -n "${POINTS[$api]:-}" ] || { skip "[$api] SIGKILL" "$(why_not "$api" "the reference mount failed")"; continue; }
 	seen_mounted=0 seen_unmounted=0 stale=0
 	for point in ${POINTS[$api]}; do
 		at="[$api] SIGKILL at ${point%%:*} #${point##*:}"
@@ -127,7 +136,7 @@ for api in new legacy; do
 	mid=$(grep -o 'openat2:[0-9]*' <<<"${POINTS[$api]:-}" | sort -t: -k2 -n | sed -n 2p)
 	for sig in TERM INT; do
 		name="[$api] SIG$sig during the layer walk"
-		[ -n "$mid" ] || { skip "$name" "no reference mount, or no openat2 in it"; continue; }
+		[ -n "$mid" ] || { skip "$name" "$(why_not "$api" "no reference mount, or no openat2 in it")"; continue; }
 		inject "$sig" openat2 "${mid#*:}" "${OPTS[$api]}"
 		rc=$?
 		faults=$((faults + 1))

@@ -72,6 +72,11 @@ all_zero() {
 
 LOWERS_SUM=$(tree_sum "$WORK/L")
 for api in new legacy; do
+	# The new strategy needs overlay to take idmapped layers as fds (6.15+).
+	if [ "$api" = new ] && ! probe_new_api_layer_fds idmapped; then
+		skip "[new] $P concurrent mounts" "$PROBE_REASON"
+		continue
+	fi
 	if [ "$api" = legacy ]; then export CFSOVERLAY_FORCE_LOOP=1; else unset CFSOVERLAY_FORCE_LOOP; fi
 	for ((i = 1; i <= P; i++)); do
 		rm -rf "$WORK/p/$i"
