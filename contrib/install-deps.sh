@@ -6,7 +6,7 @@ export DEBIAN_FRONTEND=noninteractive
 PACKAGES="build-essential autoconf automake libtool pkg-config
 	libmount-dev libblkid-dev libcap-ng-dev libcriterion-dev
 	util-linux mount e2fsprogs erofs-utils squashfs-tools strace
-	man-db groff-base valgrind clang clang-format libclang-rt-14-dev llvm python3 libcap2-bin time
+	man-db groff-base valgrind clang clang-format libclang-rt-14-dev llvm python3 procps libcap2-bin time
 	bash-completion"
 
 # shellcheck disable=SC2086

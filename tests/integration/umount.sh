@@ -22,7 +22,12 @@ FULL="lowerdir=$LOWER,upperdir=$WORK/u,workdir=$WORK/w"
 SLEEPERS=()
 kill_sleepers() {
 	local pid
-	for pid in "${SLEEPERS[@]}"; do kill "$pid" 2>/dev/null; done
+	# unshare -f ignores SIGTERM while it waits for its child, and a pid
+	# namespace's init ignores it too: those children get SIGKILL.
+	for pid in "${SLEEPERS[@]}"; do
+		kill -KILL $(cat "/proc/$pid/task/$pid/children" 2>/dev/null) 2>/dev/null
+		kill "$pid" 2>/dev/null
+	done
 	for pid in "${SLEEPERS[@]}"; do wait "$pid" 2>/dev/null; done
 	SLEEPERS=()
 }
