@@ -113,8 +113,16 @@ diag "this kernel ($(uname -r)) mounts erofs file-backed: $FB; from an overlayfs
 NO_FB="kernel $(uname -r) cannot mount erofs file-backed (needs Linux 6.12 with CONFIG_EROFS_FS_BACKED_BY_FILE)"
 check "the kernel's answer is known (yes or no)" [ "$FB" = yes -o "$FB" = no ]
 
+# The new strategy needs overlay to take idmapped layers as fds (6.15+).
+NEW_WHY=
+probe_new_api_layer_fds idmapped || NEW_WHY=$PROBE_REASON
+
 # --- erofs file-backed, both strategies, idmapped or not ------------------------------
 for api in new legacy; do
+	if [ "$api" = new ] && [ -n "$NEW_WHY" ]; then
+		skip "[new] erofs image layers" "$NEW_WHY"
+		continue
+	fi
 	A="cfs.api=$api,cfs.tmpdir=$TMPB"
 	for idm in "" "$IDM"; do
 		t="[$api${idm:+, idmapped}]"
@@ -221,6 +229,10 @@ done
 OTA='open_tree_attr(\|syscall_0x1d3('
 LL="$WORK/L/1:$WORK/L/2"
 for api in new legacy; do
+	if [ "$api" = new ] && [ -n "$NEW_WHY" ]; then
+		skip "[new] idmapped clones by open_tree_attr" "$NEW_WHY"
+		continue
+	fi
 	A="cfs.api=$api,cfs.tmpdir=$TMPB"
 	if ! command -v strace >/dev/null; then
 		skip "[$api] idmapped clone made by one open_tree_attr" "strace is not installed"
@@ -275,7 +287,7 @@ fi
 # erofs images are file-backed, counted in a traced reference mount: the
 # target is not mounted and no loop device of ours is left.  The new strategy
 # only: nothing of it is attached under the temp location.
-KOPTS="lowerdir=$WORK/src/dir:$E1:$E2,upperdir=$WORK/u,workdir=$WORK/w,cfs.api=new,cfs.tmpdir=$TMPB"
+KOPTS="lowerdir=$WORK/src/dir:$E1:$E2,upperdir=$WORK/u,workdir=$WORK/w,cfs.tmpdir=$TMPB"
 for mode in loop file; do
 	if ! command -v strace >/dev/null; then
 		skip "[$mode] SIGKILL during the image mounts" "strace is needed to land signals at chosen syscalls"
