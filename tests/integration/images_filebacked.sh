@@ -285,8 +285,8 @@ fi
 # Delivered on entry to every ioctl of a mount whose images take loop devices
 # (LOOP_CTL_GET_FREE, LOOP_CONFIGURE...), and to every fsmount of one whose
 # erofs images are file-backed, counted in a traced reference mount: the
-# target is not mounted and no loop device of ours is left.  The new strategy
-# only: nothing of it is attached under the temp location.
+# target is not mounted and no loop device of ours is left.  The helper picks
+# its strategy, so this runs on every kernel.
 KOPTS="lowerdir=$WORK/src/dir:$E1:$E2,upperdir=$WORK/u,workdir=$WORK/w,cfs.tmpdir=$TMPB"
 for mode in loop file; do
 	if ! command -v strace >/dev/null; then
