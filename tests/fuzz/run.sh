@@ -66,9 +66,9 @@ fi
 # The modules each harness reaches; libmount only for the option classifier.
 sources() {
 	case $1 in
-	options) echo "options.c errors.c log.c idmap.c layers.c" ;;
+	options) echo "options.c errors.c log.c idmap.c mountns.c layers.c" ;;
 	layers) echo "layers.c" ;;
-	idmap) echo "idmap.c errors.c log.c" ;;
+	idmap) echo "idmap.c mountns.c errors.c log.c" ;;
 	*) return 1 ;;
 	esac
 }
