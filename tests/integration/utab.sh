@@ -176,7 +176,9 @@ fi
 mkdir -p lay/1 lay/2 lay/3 u w
 echo 1 >lay/1/f1
 echo 2 >lay/2/f2
-if ! mount -t tmpfs tmpfs lay/3; then
+if ! probe_idmap_fs tmpfs; then
+	skip "shared clone count" "$PROBE_REASON"
+elif ! mount -t tmpfs tmpfs lay/3; then
 	skip "shared clone count" "cannot mount a tmpfs"
 else
 	echo 3 >lay/3/f3
@@ -184,7 +186,7 @@ else
 		run "$MOUNT_HELPER" -v overlay "$WORK/m" -o "lowerdir=$WORK/lay/1:$WORK/lay/2:$WORK/lay/3,$IDM,cfs.api=$api"
 		if [ "$last_rc" -ne 0 ]; then
 			if grep -qi "idmap\|user namespace" <<<"$last_err"; then
-				skip "[$api] shared clone count" "no idmapped mounts here: $last_err"
+				skip "[$api] shared clone count" "no idmapped mounts here: $(tail -n 1 <<<"$last_err")"
 			else
 				not_ok "[$api] idmapped mount with a tmpfs layer"
 				diag "$last_err"
