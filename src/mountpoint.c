@@ -66,17 +66,14 @@ struct cfs_statmount {
 	uint64_t spare[60]; /* the rest of the fixed part, unread */
 };
 
-/* Linux < 6.8: the mount's entry in mountinfo, read by libmount as
- * mountpoint_check() does (a 500-layer overlay's line is longer than any fixed
- * buffer).  The kernel prints every mount's options to make it, which is why
- * this is the fallback only. */
-static int propagation_from_mountinfo(const char *path, uint64_t mnt_id, bool *ret_shared,
-				      bool *ret_is_root)
+/* The mountinfo entry of mount mnt_id, read by libmount as mountpoint_check()
+ * does (a 500-layer overlay's line is longer than any fixed buffer); *ret_tb
+ * owns it: mnt_unref_table() when done. */
+static int mountinfo_find(uint64_t mnt_id, struct libmnt_table **ret_tb, struct libmnt_fs **ret_fs)
 {
 	struct libmnt_table *tb;
 	struct libmnt_iter *it;
 	struct libmnt_fs *fs = NULL;
-	unsigned long flags = 0;
 	int r = -ENOENT;
 
 	tb = mnt_new_table_from_file("/proc/self/mountinfo");
@@ -87,17 +84,39 @@ static int propagation_from_mountinfo(const char *path, uint64_t mnt_id, bool *r
 		mnt_unref_table(tb);
 		return -ENOMEM;
 	}
-	while (mnt_table_next_fs(tb, it, &fs) == 0) {
-		if ((uint64_t)mnt_fs_get_id(fs) != mnt_id)
-			continue;
-		r = mnt_fs_get_propagation(fs, &flags);
-		if (r == 0) {
-			*ret_shared = !!(flags & MS_SHARED);
-			*ret_is_root = strcmp(mnt_fs_get_target(fs), path) == 0;
+	while (mnt_table_next_fs(tb, it, &fs) == 0)
+		if ((uint64_t)mnt_fs_get_id(fs) == mnt_id) {
+			r = 0;
+			break;
 		}
-		break;
-	}
 	mnt_free_iter(it);
+	if (r < 0) {
+		mnt_unref_table(tb);
+		return r;
+	}
+	*ret_tb = tb;
+	*ret_fs = fs;
+	return 0;
+}
+
+/* Linux < 6.8: the propagation from mountinfo.  The kernel prints every
+ * mount's options to make it, which is why this is the fallback only. */
+static int propagation_from_mountinfo(const char *path, uint64_t mnt_id, bool *ret_shared,
+				      bool *ret_is_root)
+{
+	struct libmnt_table *tb;
+	struct libmnt_fs *fs;
+	unsigned long flags = 0;
+	int r;
+
+	r = mountinfo_find(mnt_id, &tb, &fs);
+	if (r < 0)
+		return r;
+	r = mnt_fs_get_propagation(fs, &flags);
+	if (r == 0) {
+		*ret_shared = !!(flags & MS_SHARED);
+		*ret_is_root = strcmp(mnt_fs_get_target(fs), path) == 0;
+	}
 	mnt_unref_table(tb);
 	return r;
 }
@@ -144,39 +163,25 @@ int mountpoint_describe(int fd, char **ret_type, char **ret_source)
 {
 	_cleanup_free_ char *type = NULL, *source = NULL;
 	struct libmnt_table *tb;
-	struct libmnt_iter *it;
-	struct libmnt_fs *fs = NULL;
+	struct libmnt_fs *fs;
 	struct statx stx;
-	int r = -ENOENT;
+	const char *t, *src;
+	int r;
 
 	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &stx) < 0)
 		return negerrno();
 	if (!(stx.stx_mask & STATX_MNT_ID))
 		return -EOPNOTSUPP;
-	tb = mnt_new_table_from_file("/proc/self/mountinfo");
-	if (!tb)
-		return -ENOENT;
-	it = mnt_new_iter(MNT_ITER_BACKWARD);
-	if (!it) {
-		mnt_unref_table(tb);
-		return -ENOMEM;
-	}
-	while (mnt_table_next_fs(tb, it, &fs) == 0) {
-		const char *t, *s;
-
-		if ((uint64_t)mnt_fs_get_id(fs) != stx.stx_mnt_id)
-			continue;
-		t = mnt_fs_get_fstype(fs);
-		s = mnt_fs_get_source(fs);
-		type = strdup(t ? t : "?");
-		source = strdup(s ? s : "none");
-		r = type && source ? 0 : -ENOMEM;
-		break;
-	}
-	mnt_free_iter(it);
-	mnt_unref_table(tb);
+	r = mountinfo_find(stx.stx_mnt_id, &tb, &fs);
 	if (r < 0)
 		return r;
+	t = mnt_fs_get_fstype(fs);
+	src = mnt_fs_get_source(fs);
+	type = strdup(t ? t : "?");
+	source = strdup(src ? src : "none");
+	mnt_unref_table(tb);
+	if (!type || !source)
+		return -ENOMEM;
 	*ret_type = TAKE_PTR(type);
 	*ret_source = TAKE_PTR(source);
 	return 0;
