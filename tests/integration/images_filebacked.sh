@@ -31,16 +31,11 @@ detach_ours() {
 	return 0
 }
 trap 'detach_ours; cleanup_work' EXIT
-# none_of_ours: no loop device of ours, polled: autoclear releases a device
-# from a kernel work item just after the last reference goes (a deadline of
-# 10 s for something that must happen, not a duration under test).
+# none_of_ours: no loop device of ours, once autoclear has run (settle).
 none_of_ours() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ -z "$(ours)" ] && return 0
-		sleep 0.05
-	done
-	diag "loop devices left: $(ours)"
+	local left
+	left=$(settle ours) && return 0
+	diag "loop devices left: $left"
 	return 1
 }
 no_loop_now() { [ -z "$(ours)" ] || { diag "loop devices while mounted: $(ours)"; return 1; }; }

@@ -166,28 +166,40 @@ helper_procs() {
 		\( -lname "$MOUNT_HELPER*" -o -lname "$UMOUNT_HELPER*" \) 2>/dev/null | cut -d/ -f3 | tr '\n' ' '
 }
 
-# no_procs, no_loops IMAGE...: nothing of ours left.  Both poll: a helper's
-# child leaves when its parent's pipe closes, and autoclear frees a loop device
-# from a kernel work item after its last reference goes, both just after the
-# exit.  The bound (10 s) is a deadline for something that must happen, not a
-# duration under test: an idle machine returns at the first look.
-no_procs() {
-	local i
+# settle COMMAND...: runs COMMAND until it prints nothing, and prints what it
+# printed last when it never does.  For what must happen just after a helper
+# exits: its child leaves when the parent's pipe closes, and autoclear frees a
+# loop device from a kernel work item after its last reference goes.  The
+# bound (10 s) is a deadline for that, not a duration under test: an idle
+# machine returns at the first look.
+settle() {
+	local i out
 	for ((i = 0; i < 200; i++)); do
-		[ -z "$(helper_procs)" ] && return 0
+		out=$("$@")
+		[ -z "$out" ] && return 0
 		sleep 0.05
 	done
-	diag "helper processes left: $(helper_procs)"
+	printf '%s' "$out"
+	return 1
+}
+
+# loops_of IMAGE...: the loop devices backed by these files.
+loops_of() {
+	local img
+	for img in "$@"; do losetup -j "$img" 2>/dev/null; done
+	return 0
+}
+
+# no_procs, no_loops IMAGE...: nothing of ours left.
+no_procs() {
+	local left
+	left=$(settle helper_procs) && return 0
+	diag "helper processes left: $left"
 	return 1
 }
 no_loops() {
-	local i img left
-	for ((i = 0; i < 200; i++)); do
-		left=
-		for img in "$@"; do left+=$(losetup -j "$img" 2>/dev/null); done
-		[ -z "$left" ] && return 0
-		sleep 0.05
-	done
+	local left
+	left=$(settle loops_of "$@") && return 0
 	diag "loop devices left: $left"
 	return 1
 }
