@@ -15,6 +15,7 @@
 #include "log.h"
 #include "loopdev.h"
 #include "lower.h"
+#include "mountpoint.h"
 #include "util.h"
 
 /* stdin/out/err, the fsopen fd, userns, upper, work and some slack. */
@@ -173,6 +174,15 @@ static void prepare_tree(const struct cfs_layers *layers, const struct lower_con
 		return;
 	if (lower_clone(host_fd, NULL, dir, cfg->userns_fd, &fd, &ignored) < 0)
 		return;
+	/* With no mount below the directory, the clone holds all the host has
+	 * there: a layer found in it needs no second walk on the host to prove
+	 * it is the one its path names.  Proving it costs a statmount(2) per
+	 * mount on the directory's mount, so only where that is fewer calls
+	 * than one per layer.  The legacy strategy walks each layer on the host
+	 * anyway, for the symlinks mount(2) would follow. */
+	if (cfg->want_fds &&
+	    mountpoint_none_below(host_fd, dir, layers->n, &l->tree_whole) < 0)
+		l->tree_whole = false;
 	l->tree_fd = TAKE_FD(fd);
 	l->host_fd = TAKE_FD(host_fd);
 	l->tree_dir = TAKE_PTR(dir);
@@ -186,7 +196,9 @@ static void prepare_tree(const struct cfs_layers *layers, const struct lower_con
  * directory stays on its mount and beneath it, the walk in the clone is the
  * same walk, so one openat2 on the host says it all.
  * New API: the layer is an fd opened in the clone under the same limits; the
- * host's walk must end on the same inode. */
+ * host's walk must end on the same inode, unless no mount stands below the
+ * directory (tree_whole): then a walk that stays beneath it meets the same
+ * dentries in the clone as on the host. */
 static int take_from_tree(const struct cfs_lowers *l, struct cfs_lower *lw, bool want_fd)
 {
 	struct open_how how = {
@@ -205,10 +217,12 @@ static int take_from_tree(const struct cfs_lowers *l, struct cfs_lower *lw, bool
 	if (fd < 0)
 		return negerrno();
 	if (want_fd) {
-		if (fstat(fd, &tree_st) < 0 || fstatat(l->host_fd, rel, &host_st, 0) < 0)
-			return negerrno();
-		if (tree_st.st_dev != host_st.st_dev || tree_st.st_ino != host_st.st_ino)
-			return -EXDEV;
+		if (!l->tree_whole) {
+			if (fstat(fd, &tree_st) < 0 || fstatat(l->host_fd, rel, &host_st, 0) < 0)
+				return negerrno();
+			if (tree_st.st_dev != host_st.st_dev || tree_st.st_ino != host_st.st_ino)
+				return -EXDEV;
+		}
 		lw->fd = TAKE_FD(fd);
 	}
 	lw->rel = rel;
@@ -309,6 +323,9 @@ static void report_tree(const struct cfs_lowers *l)
 		verbose("%zu of %zu layers from the shared idmapped clone of %s, %zu with a clone "
 			"of their own",
 			shared, l->n, l->tree_dir, own);
+	if (l->tree_whole)
+		verbose("no mount below %s: its layers were not looked up again on the host",
+			l->tree_dir);
 }
 
 int lowers_prepare(const struct cfs_layers *layers, const struct lower_config *cfg,

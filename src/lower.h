@@ -27,7 +27,8 @@ struct cfs_lowers {
 	size_t n;
 	char *tree_dir; /* NULL: no shared tree, tree_fd and host_fd unused */
 	int tree_fd;
-	int host_fd; /* the directory itself, as the host sees it */
+	int host_fd;	 /* the directory itself, as the host sees it */
+	bool tree_whole; /* no mount below tree_dir: the clone misses nothing */
 };
 
 struct lower_config {

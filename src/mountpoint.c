@@ -1,5 +1,8 @@
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -33,13 +36,15 @@ int mountpoint_check(const char *path, bool *ret)
 	return 0;
 }
 
-/* statmount(2) arrived in Linux 6.8, after the headers this builds with: the
- * UAPI layout, up to the fields read here. */
+/* statmount(2) and listmount(2) arrived in Linux 6.8, after the headers this
+ * builds with: the UAPI layout, up to the fields read here. */
 #ifndef STATX_MNT_ID_UNIQUE
 #define STATX_MNT_ID_UNIQUE 0x00004000U
 #endif
 #define CFS_NR_STATMOUNT	457
+#define CFS_NR_LISTMOUNT	458
 #define CFS_STATMOUNT_MNT_BASIC 0x00000002U
+#define CFS_STATMOUNT_MNT_POINT 0x00000010U
 
 struct cfs_mnt_id_req {
 	uint32_t size;
@@ -63,7 +68,13 @@ struct cfs_statmount {
 	uint32_t mnt_parent_id_old;
 	uint64_t mnt_attr;
 	uint64_t mnt_propagation;
-	uint64_t spare[60]; /* the rest of the fixed part, unread */
+	uint64_t mnt_peer_group;
+	uint64_t mnt_master;
+	uint64_t propagate_from;
+	uint32_t mnt_root;
+	uint32_t mnt_point;
+	uint64_t spare[50]; /* the rest of the fixed part, unread */
+	char str[];	    /* the strings the offsets above point into */
 };
 
 /* The mountinfo entry of mount mnt_id, read by libmount as mountpoint_check()
@@ -184,5 +195,62 @@ int mountpoint_describe(int fd, char **ret_type, char **ret_source)
 		return -ENOMEM;
 	*ret_type = TAKE_PTR(type);
 	*ret_source = TAKE_PTR(source);
+	return 0;
+}
+
+/* path is dir or below it: "/a/b" is below "/a" and "/", not below "/ab". */
+static bool path_at_or_below(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (n == 1 && dir[0] == '/')
+		return true;
+	return !strncmp(path, dir, n) && (path[n] == '\0' || path[n] == '/');
+}
+
+int mountpoint_none_below(int dir_fd, const char *dir, size_t max, bool *ret_none)
+{
+	union {
+		struct cfs_statmount sm;
+		char bytes[sizeof(struct cfs_statmount) + PATH_MAX + 64];
+	} buf;
+	struct cfs_mnt_id_req req = { .size = sizeof(req) };
+	_cleanup_free_ uint64_t *ids = NULL;
+	struct statx stx;
+	long n;
+
+	if (statx(dir_fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &stx) < 0)
+		return negerrno();
+	if (!(stx.stx_mask & STATX_MNT_ID_UNIQUE))
+		return -EOPNOTSUPP;
+	/* One more than max: a full buffer says "max or more". */
+	ids = calloc(max + 1, sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	req.mnt_id = stx.stx_mnt_id;
+	n = syscall(CFS_NR_LISTMOUNT, &req, ids, max + 1, 0);
+	if (n < 0)
+		return negerrno();
+	if ((size_t)n > max)
+		return -E2BIG;
+	for (long i = 0; i < n; i++) {
+		struct cfs_mnt_id_req q = { .size = sizeof(q), .mnt_id = ids[i],
+					    .param = CFS_STATMOUNT_MNT_POINT };
+
+		if (syscall(CFS_NR_STATMOUNT, &q, &buf, sizeof(buf), 0) < 0) {
+			if (errno == ENOENT)
+				continue; /* unmounted since: nothing there now */
+			return negerrno();
+		}
+		if (!(buf.sm.mask & CFS_STATMOUNT_MNT_POINT) || buf.sm.mnt_point >= sizeof(buf.bytes) ||
+		    !memchr(buf.sm.str + buf.sm.mnt_point, '\0',
+			    sizeof(buf.bytes) - offsetof(struct cfs_statmount, str) - buf.sm.mnt_point))
+			return -EIO;
+		if (path_at_or_below(buf.sm.str + buf.sm.mnt_point, dir)) {
+			*ret_none = false;
+			return 0;
+		}
+	}
+	*ret_none = true;
 	return 0;
 }

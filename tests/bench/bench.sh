@@ -19,11 +19,14 @@
 #      peak RSS of mount.cfsoverlay and umount.cfsoverlay.
 #   2. mount -t cfsoverlay + umount against mount -t overlay + umount (one
 #      layer, through mount(8) and utab), and against bench_min installed as
-#      mount.cfsmin/umount.cfsmin: the cost of the helper protocol itself.
+#      mount.cfsmin/umount.cfsmin: the cost of the helper protocol itself;
+#      and the exec of an empty program linked as the helpers are, against
+#      libc only: how much of the difference is loading libraries.
 #   3. stacks of erofs images: mounted file-backed (no loop device) against
 #      the same images through loop devices (CFSOVERLAY_FORCE_LOOP=1, which
 #      the helper reads for this comparison), and loop devices with direct-io;
-#      the number of loop devices that existed during a file-backed mount.
+#      bench_min both ways, for what each path costs the kernel alone; the
+#      number of loop devices that existed during a file-backed mount.
 #
 # Like the integration tests it runs in a private mount namespace, with the
 # built helpers layered over /usr/sbin so that mount(8) finds them; nothing
@@ -38,6 +41,7 @@ BUILD=$(cd "${1:-${CFS_BUILDDIR:-.}}" && pwd)
 MOUNT_HELPER=$BUILD/mount.cfsoverlay
 UMOUNT_HELPER=$BUILD/umount.cfsoverlay
 MIN=${BENCH_MIN:-$BUILD/tests/bench/bench_min}
+EXEC_DIR=$BUILD/tests/bench
 REPS=${BENCH_REPS:-21}
 TABLES=${BENCH_TABLES:-1 2 3}
 LAYER_COUNTS="1 10 100 500"
@@ -187,12 +191,27 @@ done
 printf '%-22s %9s %9s %9s\n' "ratio cfs/cfsmin" \
 	"$(ratio "$(us_of "${L1[cfs]}")" "$(us_of "${L1[min]}")")" \
 	"$(ratio "$(us_of "${L2[cfs]}")" "$(us_of "${L2[min]}")")" "$(ratio "${T[cfs]}" "${T[min]}")"
+# What loading the libraries costs: the same empty program built with libc
+# only, with libmount, and with the helpers' libraries (make bench builds them).
+if [ -x "$EXEC_DIR/exec_libc" ] && [ -x "$EXEC_DIR/exec_libmount" ] &&
+	[ -x "$EXEC_DIR/exec_helper_libs" ]; then
+	for k in libc libmount helper_libs; do cmds "x-$k" "$EXEC_DIR/exec_$k"; done
+	timeit x-libc x-libmount x-helper_libs
+	echo "   exec of an empty program, ms: libc only $(ms "${T[x-libc]}"), with libmount" \
+		"$(ms "${T[x-libmount]}"), linked as the helpers $(ms "${T[x-helper_libs]}")"
+	lib=$(awk -v a="${T[x-helper_libs]}" -v b="${T[x-libc]}" 'BEGIN { print 2 * (a - b) }')
+	echo "   loading the libraries, mount + umount: $(ms "$lib") ms of the" \
+		"$(ms "$(awk -v a="${T[cfs]}" -v b="${T[min]}" 'BEGIN { print a - b }')") ms" \
+		"that cfsoverlay takes over cfsmin"
+fi
 fi
 
 if table 3; then
 echo
-echo "3. erofs image layers, mount.cfsoverlay + umount.cfsoverlay: file-backed (file) vs loop"
-echo "   devices (loop: CFSOVERLAY_FORCE_LOOP=1), and loop devices with direct-io (dio);"
+echo "3. erofs image layers, mount+umount as mount ms + umount ms: the helper file-backed"
+echo "   (file) and through loop devices (loop: CFSOVERLAY_FORCE_LOOP=1, the switch the"
+echo "   helper reads for this comparison), loop devices with direct-io (dio), and bench_min"
+echo "   doing the same both ways (min file, min loop: the kernel's own cost of each path);"
 echo "   every run goes through env(1) so that all pay the same exec; loops = loop devices"
 echo "   of the images while a file-backed mount stood (0: none was created)"
 if ! command -v mkfs.erofs >/dev/null; then
@@ -207,8 +226,9 @@ else
 		mkfs.erofs --quiet "$WORK/img/$i.erofs" "$SNAP/$i/fs" >/dev/null ||
 			die "mkfs.erofs failed"
 	done
-	printf '%-6s %9s %9s %9s %9s %9s %9s %7s %7s %5s\n' images 'file mnt' 'file umnt' \
-		'loop mnt' 'loop umnt' 'dio mnt' 'dio umnt' loop/fb dio/fb loops
+	split() { echo "$(ms "$(us_of "${L1[$1]}")")+$(ms "$(us_of "${L2[$1]}")")"; }
+	printf '%-6s %12s %12s %12s %12s %12s %9s %8s %9s %9s %5s\n' images file loop dio \
+		'min file' 'min loop' loop/file dio/file 'min l/f' file/min loops
 	for n in $IMAGE_COUNTS; do
 		s=
 		for ((i = n; i >= 1; i--)); do s+="$WORK/img/$i.erofs:"; done
@@ -216,18 +236,22 @@ else
 		"$MOUNT_HELPER" overlay "$M" -o "$opts" || die "file-backed mount of $n images failed"
 		loops=$(losetup -a | grep -cF "$WORK/img/" || true)
 		"$UMOUNT_HELPER" "$M"
-		cmds file "env CFSOVERLAY_FORCE_LOOP=0 $MOUNT_HELPER overlay $M -o $opts" \
-			"env CFSOVERLAY_FORCE_LOOP=0 $UMOUNT_HELPER $M"
-		cmds loop "env CFSOVERLAY_FORCE_LOOP=1 $MOUNT_HELPER overlay $M -o $opts" \
-			"env CFSOVERLAY_FORCE_LOOP=1 $UMOUNT_HELPER $M"
+		for k in 0 1; do
+			name=file min=minfile
+			[ $k = 1 ] && name=loop min=minloop
+			cmds $name "env CFSOVERLAY_FORCE_LOOP=$k $MOUNT_HELPER overlay $M -o $opts" \
+				"env CFSOVERLAY_FORCE_LOOP=$k $UMOUNT_HELPER $M"
+			cmds $min "env CFSOVERLAY_FORCE_LOOP=$k $MIN mount overlay $M -o $opts" \
+				"env CFSOVERLAY_FORCE_LOOP=$k $MIN umount $M"
+		done
 		cmds dio "env CFSOVERLAY_FORCE_LOOP=1 $MOUNT_HELPER overlay $M -o $opts,direct-io" \
 			"env CFSOVERLAY_FORCE_LOOP=1 $UMOUNT_HELPER $M"
-		timeit file loop dio
-		printf '%-6s %9s %9s %9s %9s %9s %9s %7s %7s %5s\n' "$n" \
-			"$(ms "$(us_of "${L1[file]}")")" "$(ms "$(us_of "${L2[file]}")")" \
-			"$(ms "$(us_of "${L1[loop]}")")" "$(ms "$(us_of "${L2[loop]}")")" \
-			"$(ms "$(us_of "${L1[dio]}")")" "$(ms "$(us_of "${L2[dio]}")")" \
-			"$(ratio "${T[loop]}" "${T[file]}")" "$(ratio "${T[dio]}" "${T[file]}")" "$loops"
+		timeit file loop dio minfile minloop
+		printf '%-6s %12s %12s %12s %12s %12s %9s %8s %9s %9s %5s\n' "$n" \
+			"$(split file)" "$(split loop)" "$(split dio)" "$(split minfile)" "$(split minloop)" \
+			"$(ratio "${T[loop]}" "${T[file]}")" "$(ratio "${T[dio]}" "${T[file]}")" \
+			"$(ratio "${T[minloop]}" "${T[minfile]}")" "$(ratio "${T[file]}" "${T[minfile]}")" \
+			"$loops"
 	done
 fi
 fi

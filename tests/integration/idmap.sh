@@ -164,7 +164,67 @@ for api in new legacy; do
 			fi
 		fi
 
-		# 1c. a temp location whose mount propagates is made a private mount
+		# 1c. new API: with no mount below the layers' directory (listmount
+		# and statmount say so), the layers are taken from the shared clone
+		# without a second lookup each on the host; a mount below it, more
+		# mounts than layers, or no listmount(2) bring the lookups back.
+		if [ "$api" = new ]; then
+			if ! probe_idmap_fs tmpfs; then
+				skip "[$api] no mount below the layers: one lookup each" "$PROBE_REASON"
+			elif ! probe_listmount; then
+				skip "[$api] no mount below the layers: one lookup each" "$PROBE_REASON"
+			else
+				# tr is a fresh tmpfs: nothing is mounted in it but what the
+				# test puts there.  base2 shares base's prefix and is not below it.
+				mkdir tr && mount -t tmpfs -o size=1m,mode=0755 tmpfs tr
+				mkdir -p tr/base/1/fs tr/base/2/fs tr/base/3/fs tr/base2
+				for i in 1 2 3; do echo "$i" >"tr/base/$i/fs/f$i"; done
+				mount -t tmpfs -o size=1m tmpfs tr/base2
+				tl="lowerdir=$WORK/tr/base/3/fs:$WORK/tr/base/2/fs:$WORK/tr/base/1/fs,$IDMAP,$A"
+				expect_rc "[$api] no mount below the layers (a sibling with the same prefix)" 0 \
+					"$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
+				check "[$api] -v: no mount below, no second lookup" \
+					grep -q "no mount below $WORK/tr/base: its layers were not looked up again" <<<"$last_err"
+				check "[$api] -v: 3 of 3 layers from the shared clone" \
+					grep -q "3 of 3 layers from the shared idmapped clone of $WORK/tr/base, 0 with" <<<"$last_err"
+				check "[$api] the layers' content" [ "$(cat m/f1 m/f2 m/f3 2>/dev/null)" = "$(printf '1\n2\n3')" ]
+				is_owner "[$api] the layers' files are idmapped" m/f2 100000:100000
+				expect_rc "[$api] umount (no mount below)" 0 "$UMOUNT_HELPER" "$WORK/m"
+				# A tmpfs on layer 2: its content, through a clone of its own.
+				mount -t tmpfs -o size=1m tmpfs tr/base/2/fs && echo sub >tr/base/2/fs/onsub
+				expect_rc "[$api] a mount below the layers' directory" 0 \
+					"$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
+				check "[$api] -v: a mount below, so each layer is looked up" \
+					bash -c '! grep -q "no mount below" <<<"$1"' _ "$last_err"
+				check "[$api] -v: 2 of 3 from the shared clone, the mounted one on its own" \
+					grep -q "2 of 3 layers from the shared idmapped clone of $WORK/tr/base, 1 with" <<<"$last_err"
+				check "[$api] the mounted layer's content, not what it hides" \
+					bash -c '[ "$(cat m/onsub)" = sub ] && [ ! -e m/f2 ]'
+				expect_rc "[$api] umount (a mount below)" 0 "$UMOUNT_HELPER" "$WORK/m"
+				umount tr/base/2/fs
+				# More mounts on the directory's mount than layers: too many
+				# to look at, so each layer is looked up instead.
+				mkdir tr/x1 tr/x2 tr/x3
+				for d in x1 x2 x3; do mount -t tmpfs -o size=1m tmpfs "tr/$d"; done
+				expect_rc "[$api] more mounts than layers" 0 "$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
+				check "[$api] -v: more mounts than layers, so each layer is looked up" \
+					bash -c '! grep -q "no mount below" <<<"$1"' _ "$last_err"
+				check "[$api] more mounts than layers: the layers' content" \
+					[ "$(cat m/f1 m/f2 m/f3 2>/dev/null)" = "$(printf '1\n2\n3')" ]
+				expect_rc "[$api] umount (more mounts than layers)" 0 "$UMOUNT_HELPER" "$WORK/m"
+				for d in x1 x2 x3; do umount "tr/$d"; done
+				# Before Linux 6.8 there is no listmount(2) to ask.
+				expect_rc "[$api] without listmount(2)" 0 "$CFS_BUILDDIR/tests/with_enosys" 458 \
+					"$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
+				check "[$api] -v: without listmount(2), each layer is looked up" \
+					bash -c '! grep -q "no mount below" <<<"$1"' _ "$last_err"
+				is_owner "[$api] without listmount(2): layers idmapped" m/f3 100000:100000
+				expect_rc "[$api] umount (without listmount(2))" 0 "$UMOUNT_HELPER" "$WORK/m"
+				umount tr/base2 && umount tr && rmdir tr
+			fi
+		fi
+
+		# 1d. a temp location whose mount propagates is made a private mount
 		# first, so the temp layers never reach peer namespaces
 		if [ "$api" = legacy ]; then
 			mkdir -p shb && mount -t tmpfs -o size=1m,mode=0755 tmpfs shb && mount --make-shared shb

@@ -332,3 +332,17 @@ _probe_idmap_fs() { # TYPE
 # probe_idmap_fs TYPE: a TYPE filesystem (tmpfs, squashfs, erofs, ext4) can
 # be idmapped here (tmpfs from 6.3; squashfs later than 6.1).
 probe_idmap_fs() { probe_cached "idmap_$1" _probe_idmap_fs "$1"; }
+
+# listmount(2) (Linux 6.8) on the root mount: ENOSYS before, as on 6.1.
+_probe_listmount() {
+	python3 - <<'PY' && return 0
+import ctypes, struct, sys
+libc = ctypes.CDLL(None, use_errno=True)
+req = struct.pack("IIQQ", 24, 0, 0xFFFFFFFFFFFFFFFF, 0)  # struct mnt_id_req, LSMT_ROOT
+ids = ctypes.create_string_buffer(8 * 16)
+sys.exit(0 if libc.syscall(458, req, ids, 16, 0) >= 0 else 1)
+PY
+	probe_why="the kernel lacks listmount(2) (Linux 6.8)"
+	return 1
+}
+probe_listmount() { probe_cached listmount _probe_listmount; }
