@@ -131,7 +131,11 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 us_of() { echo "${1%/*}"; }
 kib_of() { echo "${1#*/}"; }
 
-echo "cfsoverlay bench: $(uname -r), $(nproc) CPUs, median of $REPS runs each"
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
+hv=
+grep -qw hypervisor /proc/cpuinfo && hv=", virtual machine"
+echo "cfsoverlay bench: Linux $(uname -r), $(nproc) CPUs (${cpu:-unknown}$hv), median of $REPS runs each"
+echo "layers and work directories on $(findmnt -n -o FSTYPE -T "$WORK"), utab and temp location on tmpfs"
 echo "mount+umount wall time in ms (one fork+exec each); ratio = helper / bench_min;"
 echo "RSS: peak resident set (wait4 ru_maxrss) of mount.cfsoverlay / umount.cfsoverlay"
 if table 1; then
