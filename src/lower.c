@@ -180,8 +180,7 @@ static void prepare_tree(const struct cfs_layers *layers, const struct lower_con
 	 * mount on the directory's mount, so only where that is fewer calls
 	 * than one per layer.  The legacy strategy walks each layer on the host
 	 * anyway, for the symlinks mount(2) would follow. */
-	if (cfg->want_fds &&
-	    mountpoint_none_below(host_fd, dir, layers->n, &l->tree_whole) < 0)
+	if (cfg->want_fds && mountpoint_none_below(host_fd, dir, layers->n, &l->tree_whole) < 0)
 		l->tree_whole = false;
 	l->tree_fd = TAKE_FD(fd);
 	l->host_fd = TAKE_FD(host_fd);

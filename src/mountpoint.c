@@ -214,6 +214,8 @@ int mountpoint_none_below(int dir_fd, const char *dir, size_t max, bool *ret_non
 		struct cfs_statmount sm;
 		char bytes[sizeof(struct cfs_statmount) + PATH_MAX + 64];
 	} buf;
+	/* The strings' part of buf: mnt_point is an offset into it. */
+	const size_t room = sizeof(buf.bytes) - offsetof(struct cfs_statmount, str);
 	struct cfs_mnt_id_req req = { .size = sizeof(req) };
 	_cleanup_free_ uint64_t *ids = NULL;
 	struct statx stx;
@@ -234,7 +236,8 @@ int mountpoint_none_below(int dir_fd, const char *dir, size_t max, bool *ret_non
 	if ((size_t)n > max)
 		return -E2BIG;
 	for (long i = 0; i < n; i++) {
-		struct cfs_mnt_id_req q = { .size = sizeof(q), .mnt_id = ids[i],
+		struct cfs_mnt_id_req q = { .size = sizeof(q),
+					    .mnt_id = ids[i],
 					    .param = CFS_STATMOUNT_MNT_POINT };
 
 		if (syscall(CFS_NR_STATMOUNT, &q, &buf, sizeof(buf), 0) < 0) {
@@ -242,9 +245,8 @@ int mountpoint_none_below(int dir_fd, const char *dir, size_t max, bool *ret_non
 				continue; /* unmounted since: nothing there now */
 			return negerrno();
 		}
-		if (!(buf.sm.mask & CFS_STATMOUNT_MNT_POINT) || buf.sm.mnt_point >= sizeof(buf.bytes) ||
-		    !memchr(buf.sm.str + buf.sm.mnt_point, '\0',
-			    sizeof(buf.bytes) - offsetof(struct cfs_statmount, str) - buf.sm.mnt_point))
+		if (!(buf.sm.mask & CFS_STATMOUNT_MNT_POINT) || buf.sm.mnt_point >= room ||
+		    !memchr(buf.sm.str + buf.sm.mnt_point, '\0', room - buf.sm.mnt_point))
 			return -EIO;
 		if (path_at_or_below(buf.sm.str + buf.sm.mnt_point, dir)) {
 			*ret_none = false;

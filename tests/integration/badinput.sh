@@ -96,18 +96,13 @@ baseline() {
 KEEP=          # a mount the current case must leave alone (umount cases)
 extra_check=true
 leftovers() {
-	local m loops i p
+	local m loops p
 	m=$(findmnt -rn -o TARGET | grep -F "$WORK" | grep -vF -e "$WORK/.sbin" -e "$FIX" |
 		grep -vxF "${KEEP:-/nonexistent}" || true)
 	[ -n "$m" ] && echo "still mounted: $m"
 	[ -n "$(ls -A "$TMPB")" ] && echo "left in $TMPB: $(ls -A "$TMPB")"
 	# Autoclear runs when the last reference goes, which may trail the exit.
-	for ((i = 0; i < 20; i++)); do
-		loops=$(loops_of_images)
-		[ -z "$loops" ] && break
-		sleep 0.1
-	done
-	[ -n "$loops" ] && echo "loop devices: $loops"
+	loops=$(settle loops_of_images) || echo "loop devices: $loops"
 	grep -v "TARGET=${KEEP:-/nonexistent} " "$LIBMOUNT_UTAB" 2>/dev/null | grep -q . &&
 		echo "utab: $(cat "$LIBMOUNT_UTAB")"
 	[ "$(tree_sum "$LOW")" = "$LOWERS_SUM" ] || echo "lower layers changed"

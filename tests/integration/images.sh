@@ -49,7 +49,8 @@ loops_now() { losetup -a | LC_ALL=C sort; }
 # involves this test's files is a failure.
 loops_same() {
 	local now changed i
-	for ((i = 0; i < 20; i++)); do
+	# Autoclear may trail the exit: up to settle()'s 10 s deadline.
+	for ((i = 0; i < 200; i++)); do
 		now=$(loops_now)
 		[ "$now" = "$1" ] && return 0
 		sleep 0.05
@@ -63,12 +64,8 @@ loops_same() {
 	return 0
 }
 no_image_loops() {
-	local i left
-	for ((i = 0; i < 20; i++)); do
-		left=$(loops_of_images)
-		[ -z "$left" ] && return 0
-		sleep 0.05
-	done
+	local left
+	left=$(settle loops_of_images) && return 0
 	diag "loop devices left: $left"
 	return 1
 }
@@ -214,9 +211,9 @@ if [ -n "${IMG[squashfs]:-}" ] && command -v python3 >/dev/null; then
 	if mount -t squashfs -o loop,ro "${IMG[squashfs]}" "$WORK/probe" 2>/dev/null; then
 		unshare --user sleep 60 &
 		nspid=$!
-		for _ in $(seq 50); do
+		for _ in $(seq 200); do
 			[ "$(readlink "/proc/$nspid/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
-			sleep 0.02
+			sleep 0.05
 		done
 		echo "0 100000 65536" >"/proc/$nspid/uid_map"
 		echo "0 100000 65536" >"/proc/$nspid/gid_map"
