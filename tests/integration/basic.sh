@@ -159,11 +159,14 @@ if command -v strace >/dev/null; then
 		shift
 		strace -f -qq -o /dev/null -e inject="$spec" "$@"
 	}
-	for err in ENOSYS EPERM; do
-		expect_rc "[fsopen $err] auto falls back to mount(2)" 0 \
-			inj "fsopen:error=$err" "$MOUNT_HELPER" -v overlay "$WORK/m" -o "$FULL"
-		check "[fsopen $err] -v says legacy ran" grep -q "strategy: legacy" <<<"$last_err"
-		check "[fsopen $err] merged view" merged_ok
+	# Each SYSCALL:error=E[:when=N] that auto answers with mount(2).
+	for spec in fsopen:error=ENOSYS fsopen:error=EPERM fsconfig:error=EOPNOTSUPP:when=2; do
+		err=${spec#*error=}
+		tag="[${spec%%:*} ${err%%:*}]"
+		expect_rc "$tag auto falls back to mount(2)" 0 \
+			inj "$spec" "$MOUNT_HELPER" -v overlay "$WORK/m" -o "$FULL"
+		check "$tag -v says legacy ran" grep -q "strategy: legacy" <<<"$last_err"
+		check "$tag merged view" merged_ok
 		"$UMOUNT_HELPER" "$WORK/m"
 		reset_upper
 	done
@@ -173,12 +176,6 @@ if command -v strace >/dev/null; then
 		"$WORK/m" -o "$FULL,cfs.api=new" --strace-inject fsopen:error=EPERM
 	bad "[fsopen ENOMEM] reported as itself, no fallback" 2 "fsopen.*Cannot allocate memory" \
 		"$WORK/m" -o "$FULL" --strace-inject fsopen:error=ENOMEM
-	expect_rc "[fsconfig EOPNOTSUPP] auto falls back to mount(2)" 0 \
-		inj "fsconfig:error=EOPNOTSUPP:when=2" "$MOUNT_HELPER" -v overlay "$WORK/m" -o "$FULL"
-	check "[fsconfig EOPNOTSUPP] -v says legacy ran" grep -q "strategy: legacy" <<<"$last_err"
-	check "[fsconfig EOPNOTSUPP] merged view" merged_ok
-	"$UMOUNT_HELPER" "$WORK/m"
-	reset_upper
 	bad "[fsconfig EOPNOTSUPP] cfs.api=new says what the kernel lacks" 32 "overlay on the new mount API: needs Linux 6.5" \
 		"$WORK/m" -o "$FULL,cfs.api=new" --strace-inject fsconfig:error=EOPNOTSUPP:when=2
 	bad "[fsconfig EINVAL] cfs.api=new says what the kernel lacks" 32 "layers passed as fds: needs Linux 6.15" \

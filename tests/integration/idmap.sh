@@ -49,6 +49,8 @@ err_says() {
 	local desc=$1 pattern=$2
 	if one_line && grep -q -- "$pattern" <<<"$last_err"; then ok "$desc"; else not_ok "$desc"; diag "stderr: $last_err"; fi
 }
+# err_lacks PATTERN: the last command's stderr has no line matching it.
+err_lacks() { ! grep -q -- "$1" <<<"$last_err"; }
 not_mounted() { ! mountpoint -q "$WORK/m"; }
 tmp_empty() { [ -z "$(ls -A "$TMPBASE")" ]; }
 reset_upper() { rm -rf u w && mkdir u w; }
@@ -152,7 +154,7 @@ for api in new legacy; do
 				-o "lowerdir=$WORK/l1:$WORK/sm:$WORK/link,$IDMAP,$A"
 			check "[$api] -v: 1 layer from the shared idmapped clone, 2 with their own" \
 				grep -q "1 of 3 layers from the shared idmapped clone of $WORK, 2 with a clone of their own" <<<"$last_err"
-			check "[$api] -v: the submount layer got its own clone" bash -c '! grep -q "layer 1: .*in the shared clone" <<<"$1"' _ "$last_err"
+			check "[$api] -v: the submount layer got its own clone" err_lacks "layer 1: .*in the shared clone"
 			check "[$api] the submount's content, not what it hides" bash -c '[ "$(cat m/onsub)" = tmpfs ] && [ ! -e m/hidden ]'
 			is_owner "[$api] the submount's file is idmapped" m/onsub 100000:100000
 			check "[$api] the symlinked layer's content" [ "$(cat m/b 2>/dev/null)" = base ]
@@ -195,7 +197,7 @@ for api in new legacy; do
 				expect_rc "[$api] a mount below the layers' directory" 0 \
 					"$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
 				check "[$api] -v: a mount below, so each layer is looked up" \
-					bash -c '! grep -q "no mount below" <<<"$1"' _ "$last_err"
+					err_lacks "no mount below"
 				check "[$api] -v: 2 of 3 from the shared clone, the mounted one on its own" \
 					grep -q "2 of 3 layers from the shared idmapped clone of $WORK/tr/base, 1 with" <<<"$last_err"
 				check "[$api] the mounted layer's content, not what it hides" \
@@ -208,7 +210,7 @@ for api in new legacy; do
 				for d in x1 x2 x3; do mount -t tmpfs -o size=1m tmpfs "tr/$d"; done
 				expect_rc "[$api] more mounts than layers" 0 "$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
 				check "[$api] -v: more mounts than layers, so each layer is looked up" \
-					bash -c '! grep -q "no mount below" <<<"$1"' _ "$last_err"
+					err_lacks "no mount below"
 				check "[$api] more mounts than layers: the layers' content" \
 					[ "$(cat m/f1 m/f2 m/f3 2>/dev/null)" = "$(printf '1\n2\n3')" ]
 				expect_rc "[$api] umount (more mounts than layers)" 0 "$UMOUNT_HELPER" "$WORK/m"
@@ -217,7 +219,7 @@ for api in new legacy; do
 				expect_rc "[$api] without listmount(2)" 0 "$CFS_BUILDDIR/tests/with_enosys" 458 \
 					"$MOUNT_HELPER" -v overlay "$WORK/m" -o "$tl"
 				check "[$api] -v: without listmount(2), each layer is looked up" \
-					bash -c '! grep -q "no mount below" <<<"$1"' _ "$last_err"
+					err_lacks "no mount below"
 				is_owner "[$api] without listmount(2): layers idmapped" m/f3 100000:100000
 				expect_rc "[$api] umount (without listmount(2))" 0 "$UMOUNT_HELPER" "$WORK/m"
 				umount tr/base2 && umount tr && rmdir tr
@@ -239,7 +241,7 @@ for api in new legacy; do
 			expect_rc "[$api] a second mount finds the temp location private" 0 "$MOUNT_HELPER" -v \
 				overlay "$WORK/m" -o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
 			check "[$api] -v: nothing to make private the second time" \
-				bash -c '! grep -q "propagates" <<<"$1"' _ "$last_err"
+				err_lacks "propagates"
 			expect_rc "[$api] umount (private temp location)" 0 "$UMOUNT_HELPER" "$WORK/m"
 			check "[$api] the temp location is empty" [ -z "$(ls -A shb/base)" ]
 			umount shb/base && umount shb
@@ -259,7 +261,7 @@ for api in new legacy; do
 				"$CFS_BUILDDIR/tests/with_enosys" 457 "$MOUNT_HELPER" -v overlay "$WORK/m" \
 				-o "lowerdir=$WORK/l1:$WORK/l2,$IDMAP,cfs.api=legacy,cfs.tmpdir=$WORK/shb/base"
 			check "[$api] without statmount(2): nothing to make private the second time" \
-				bash -c '! grep -q "propagates" <<<"$1"' _ "$last_err"
+				err_lacks "propagates"
 			expect_rc "[$api] umount (without statmount(2), private)" 0 "$UMOUNT_HELPER" "$WORK/m"
 			umount shb/base && umount shb
 		fi

@@ -53,6 +53,25 @@ unmount_under() {
 		"$UMOUNT_HELPER" "$m" 2>/dev/null || umount -l "$m"
 	done
 }
+# umount_raced AREA TARGET MODE X Y: mounts TARGET, then unmounts it while the
+# attacker swaps X and Y in AREA its way (MODE); an umount that fails or
+# leaves a mount in AREA counts as refused.  Fails when the mount itself did.
+umount_raced() {
+	local area=$1 target=$2 rc
+	if ! "$MOUNT_HELPER" overlay "$target" -o "$OPTS"; then
+		win "the mount itself failed, the round proves nothing"
+		return 1
+	fi
+	start_attacker "$3" "$area" "$4" "$5"
+	"$UMOUNT_HELPER" "$target" 2>/dev/null
+	rc=$?
+	stop_attacker
+	if [ "$rc" -ne 0 ] || findmnt -rn -o TARGET | grep -qF "$area/"; then
+		refused=$((refused + 1))
+		unmount_under "$area"
+	fi
+	return 0
+}
 trap 'stop_attacker; cleanup_work' EXIT
 owner_mode() { stat -c '%u:%g %a' "$1"; }
 lowers_before="$(owner_mode l1) $(owner_mode l2) $(stat -c %i l1 l2 | tr '\n' ' ')"
@@ -76,18 +95,7 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	mkdir -m 0700 "$P/R" && echo secret >"$P/R/secret" && chmod 0600 "$P/R/secret"
 	rino=$(stat -c %i "$P/R")
 	mino=$(stat -c %i "$P/m")
-	if ! "$MOUNT_HELPER" overlay "$P/m" -o "$OPTS"; then
-		win "the mount itself failed, the round proves nothing"
-		continue
-	fi
-	start_attacker exchange "$P" m R
-	"$UMOUNT_HELPER" "$P/m" 2>/dev/null
-	rc=$?
-	stop_attacker
-	if [ "$rc" -ne 0 ] || findmnt -rn -o TARGET | grep -qF "$P/"; then
-		refused=$((refused + 1))
-		unmount_under "$P"
-	fi
+	umount_raced "$P" "$P/m" exchange m R || continue
 	where=$(find "$P" -xdev -inum "$rino")
 	if [ -z "$where" ]; then
 		win "root's directory R was replaced"
@@ -125,18 +133,7 @@ before=$(ids)
 wins=0 refused=0 replaced=0 kept=0
 for ((r = 1; r <= ROUNDS; r++)); do
 	mino=$(stat -c %i "$Q/A/m")
-	if ! "$MOUNT_HELPER" overlay "$Q/A/m" -o "$OPTS"; then
-		win "the mount itself failed, the round proves nothing"
-		continue
-	fi
-	start_attacker symlink "$Q" A B
-	"$UMOUNT_HELPER" "$Q/A/m" 2>/dev/null
-	rc=$?
-	stop_attacker
-	if [ "$rc" -ne 0 ] || findmnt -rn -o TARGET | grep -qF "$Q/"; then
-		refused=$((refused + 1))
-		unmount_under "$Q"
-	fi
+	umount_raced "$Q" "$Q/A/m" symlink A B || continue
 	now=$(ids)
 	if [ "$now" != "$before" ]; then
 		win "outside the target: $before -> $now"
